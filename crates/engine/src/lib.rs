@@ -1,0 +1,14 @@
+//! mediagate's sans-IO media engine.
+//!
+//! Owns the rules and state machines of the media plane: ORTC capability logic, rooms' routing tables and
+//! their objects' lifecycles, and (in later layers) the packet path. Must not: open sockets, spawn threads or
+//! tasks, or read the clock. Time, randomness-derived values (SSRCs, ids) and received bytes are inputs;
+//! state changes come out of `poll_*` methods.
+
+#![warn(missing_docs)]
+
+pub mod ids;
+pub mod ortc;
+pub mod rtp_parameters;
+pub mod sctp_parameters;
+pub mod transport_parameters;
