@@ -11,4 +11,5 @@ pub mod ids;
 pub mod ortc;
 pub mod rtp_parameters;
 pub mod sctp_parameters;
+pub mod router;
 pub mod transport_parameters;

@@ -1,0 +1,393 @@
+//! A transport's room-side state: its kind-specific network parameters, the objects it carries, and the
+//! per-transport rules (MID and SSRC uniqueness, CNAME, consumer MIDs, SCTP stream ids).
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::{
+    BroadcasterId, ConsumerId, DataConsumerId, DataProducerId, ProducerId, TransportId,
+};
+use crate::sctp_parameters::SctpParameters;
+use crate::transport_parameters::{
+    DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState, SctpState,
+    SrtpCryptoSuite,
+    SrtpParameters, TransportTuple,
+};
+
+/// Kind of transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportType {
+    /// Plain RTP/RTCP over UDP.
+    Plain,
+    /// WebRTC: ICE-lite, DTLS, SRTP, SCTP.
+    Webrtc,
+}
+
+/// A plain transport's local endpoints and settings, bound by the runtime before creation.
+#[derive(Clone, Debug)]
+pub struct PlainTransportSetup {
+    /// Local RTP (and, when muxed, RTCP) endpoint.
+    pub tuple: TransportTuple,
+    /// Local RTCP endpoint when RTCP is not muxed.
+    pub rtcp_tuple: Option<TransportTuple>,
+    /// RTP and RTCP share one port.
+    pub rtcp_mux: bool,
+    /// Latch the remote endpoint from the first packet.
+    pub comedia: bool,
+    /// SCTP over plain UDP, when enabled.
+    pub sctp_parameters: Option<SctpParameters>,
+    /// Local SRTP keying when SRTP is enabled.
+    pub srtp_parameters: Option<SrtpParameters>,
+}
+
+/// A WebRTC transport's local ICE and DTLS parameters, made by the control layer and runtime.
+#[derive(Clone, Debug)]
+pub struct WebRtcTransportSetup {
+    /// Local ICE credentials.
+    pub ice_parameters: IceParameters,
+    /// Local host candidates.
+    pub ice_candidates: Vec<IceCandidate>,
+    /// Local DTLS parameters (role `auto`, the server certificate's fingerprints).
+    pub dtls_parameters: DtlsParameters,
+    /// SCTP parameters, when enabled.
+    pub sctp_parameters: Option<SctpParameters>,
+    /// Seconds without a valid ICE check before consent expires.
+    pub ice_consent_timeout: u8,
+}
+
+/// Kind-specific setup of a new transport.
+#[derive(Clone, Debug)]
+pub enum TransportSetup {
+    /// A plain transport.
+    Plain(PlainTransportSetup),
+    /// A WebRTC transport.
+    WebRtc(WebRtcTransportSetup),
+}
+
+/// The remote endpoint of a plain transport (`POST /transports/{id}/connect`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlainConnectParameters {
+    /// Remote IP address (required unless `comedia`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub ip: Option<IpAddr>,
+    /// Remote RTP port (required unless `comedia`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Remote RTCP port (required when RTCP is not muxed, unless `comedia`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtcp_port: Option<u16>,
+    /// The remote side's SRTP keying (required when SRTP is enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srtp_parameters: Option<SrtpParameters>,
+}
+
+/// A plain transport as the API shows it. `ip`, `port` and `rtcpPort` repeat the local tuples flat, as the
+/// mediasoup-demo broadcaster scripts read them.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlainTransportInfo {
+    /// Transport id.
+    pub id: TransportId,
+    /// Owner.
+    pub broadcaster_id: BroadcasterId,
+    /// Local address to send RTP (and RTCP when muxed) to.
+    pub ip: String,
+    /// Local RTP port.
+    pub port: u16,
+    /// Local RTCP port, when RTCP is not muxed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtcp_port: Option<u16>,
+    /// RTP tuple.
+    pub tuple: TransportTuple,
+    /// RTCP tuple, when RTCP is not muxed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtcp_tuple: Option<TransportTuple>,
+    /// RTP and RTCP share one port.
+    pub rtcp_mux: bool,
+    /// The remote endpoint is latched from the first packet.
+    pub comedia: bool,
+    /// Whether the remote endpoint is known (connected or latched).
+    pub connected: bool,
+    /// SCTP parameters, when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sctp_parameters: Option<SctpParameters>,
+    /// SCTP state, when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sctp_state: Option<SctpState>,
+    /// Local SRTP keying (what the remote side must use to send), when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtp_parameters: Option<SrtpParameters>,
+}
+
+/// A WebRTC transport as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebRtcTransportInfo {
+    /// Transport id.
+    pub id: TransportId,
+    /// Owner.
+    pub broadcaster_id: BroadcasterId,
+    /// Local ICE credentials.
+    pub ice_parameters: IceParameters,
+    /// Local candidates.
+    pub ice_candidates: Vec<IceCandidate>,
+    /// ICE state.
+    pub ice_state: IceState,
+    /// The tuple media flows on, once ICE selected one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice_selected_tuple: Option<TransportTuple>,
+    /// Local DTLS parameters.
+    pub dtls_parameters: DtlsParameters,
+    /// DTLS state.
+    pub dtls_state: DtlsState,
+    /// SCTP parameters, when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sctp_parameters: Option<SctpParameters>,
+    /// SCTP state, when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sctp_state: Option<SctpState>,
+}
+
+/// A transport as the API shows it, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TransportInfo {
+    /// A plain transport.
+    Plain(PlainTransportInfo),
+    /// A WebRTC transport.
+    Webrtc(WebRtcTransportInfo),
+}
+
+impl TransportInfo {
+    /// Transport id.
+    pub fn id(&self) -> TransportId {
+        match self {
+            TransportInfo::Plain(t) => t.id,
+            TransportInfo::Webrtc(t) => t.id,
+        }
+    }
+}
+
+/// Counters of a transport (`GET /transports/{id}/stats`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransportStats {
+    /// Kind of transport.
+    #[serde(rename = "type")]
+    pub r#type: String,
+    /// Transport id.
+    pub transport_id: String,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Datagrams received.
+    pub packets_received: u64,
+    /// Datagrams sent.
+    pub packets_sent: u64,
+    /// Datagrams dropped: unknown, malformed or from an unexpected address.
+    pub packets_dropped: u64,
+}
+
+#[derive(Debug)]
+pub(crate) enum TransportKind {
+    Plain {
+        setup: PlainTransportSetup,
+        remote: Option<PlainConnectParameters>,
+        remote_srtp: Option<SrtpParameters>,
+        /// `connect` was called (it may be called once, even on a comedia transport).
+        connect_called: bool,
+    },
+    WebRtc {
+        setup: WebRtcTransportSetup,
+        ice_state: IceState,
+        dtls_state: DtlsState,
+        remote_dtls: Option<DtlsParameters>,
+        dtls_role: DtlsRole,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct Transport {
+    pub(crate) id: TransportId,
+    pub(crate) owner: BroadcasterId,
+    pub(crate) kind: TransportKind,
+    pub(crate) producers: BTreeSet<ProducerId>,
+    pub(crate) consumers: BTreeSet<ConsumerId>,
+    pub(crate) data_producers: BTreeSet<DataProducerId>,
+    pub(crate) data_consumers: BTreeSet<DataConsumerId>,
+    /// CNAME forced onto every producer of this transport (the first producer's, or a random one).
+    pub(crate) cname: Option<String>,
+    /// MIDs and SSRCs of this transport's producers.
+    pub(crate) producer_mids: HashSet<String>,
+    pub(crate) producer_ssrcs: HashSet<u32>,
+    pub(crate) next_consumer_mid: u32,
+    /// SCTP stream ids in use by data producers (inbound) and data consumers (outbound).
+    pub(crate) sctp_in_streams: HashSet<u16>,
+    pub(crate) sctp_out_streams: HashSet<u16>,
+    pub(crate) stats: TransportStats,
+}
+
+impl Transport {
+    pub(crate) fn new(id: TransportId, owner: BroadcasterId, setup: TransportSetup) -> Self {
+        let (kind, type_name) = match setup {
+            TransportSetup::Plain(setup) => (
+                TransportKind::Plain {
+                    setup,
+                    remote: None,
+                    remote_srtp: None,
+                    connect_called: false,
+                },
+                "plain-rtp-transport",
+            ),
+            TransportSetup::WebRtc(setup) => (
+                TransportKind::WebRtc {
+                    setup,
+                    ice_state: IceState::New,
+                    dtls_state: DtlsState::New,
+                    remote_dtls: None,
+                    dtls_role: DtlsRole::Auto,
+                },
+                "webrtc-transport",
+            ),
+        };
+        Self {
+            id,
+            owner,
+            kind,
+            producers: BTreeSet::new(),
+            consumers: BTreeSet::new(),
+            data_producers: BTreeSet::new(),
+            data_consumers: BTreeSet::new(),
+            cname: None,
+            producer_mids: HashSet::new(),
+            producer_ssrcs: HashSet::new(),
+            next_consumer_mid: 0,
+            sctp_in_streams: HashSet::new(),
+            sctp_out_streams: HashSet::new(),
+            stats: TransportStats {
+                r#type: type_name.to_owned(),
+                transport_id: id.to_string(),
+                ..TransportStats::default()
+            },
+        }
+    }
+
+    pub(crate) fn sctp_parameters(&self) -> Option<SctpParameters> {
+        match &self.kind {
+            TransportKind::Plain { setup, .. } => setup.sctp_parameters,
+            TransportKind::WebRtc { setup, .. } => setup.sctp_parameters,
+        }
+    }
+
+    pub(crate) fn info(&self) -> TransportInfo {
+        let sctp_parameters = self.sctp_parameters();
+        let sctp_state = sctp_parameters.map(|_| SctpState::New);
+        match &self.kind {
+            TransportKind::Plain { setup, remote, .. } => {
+                let with_remote = |tuple: &TransportTuple, port: Option<u16>| {
+                    let mut tuple = tuple.clone();
+                    if let Some(remote) = remote {
+                        tuple.remote_ip = remote.ip;
+                        tuple.remote_port = port;
+                    }
+                    tuple
+                };
+                let remote_rtcp_port = remote.as_ref().and_then(|r| {
+                    if setup.rtcp_mux { r.port } else { r.rtcp_port }
+                });
+                TransportInfo::Plain(PlainTransportInfo {
+                    id: self.id,
+                    broadcaster_id: self.owner.clone(),
+                    ip: setup.tuple.local_address.clone(),
+                    port: setup.tuple.local_port,
+                    rtcp_port: setup.rtcp_tuple.as_ref().map(|t| t.local_port),
+                    tuple: with_remote(&setup.tuple, remote.as_ref().and_then(|r| r.port)),
+                    rtcp_tuple: setup
+                        .rtcp_tuple
+                        .as_ref()
+                        .map(|t| with_remote(t, remote_rtcp_port)),
+                    rtcp_mux: setup.rtcp_mux,
+                    comedia: setup.comedia,
+                    connected: remote.is_some(),
+                    sctp_parameters,
+                    sctp_state,
+                    srtp_parameters: setup.srtp_parameters.clone(),
+                })
+            }
+            TransportKind::WebRtc {
+                setup,
+                ice_state,
+                dtls_state,
+                ..
+            } => TransportInfo::Webrtc(WebRtcTransportInfo {
+                id: self.id,
+                broadcaster_id: self.owner.clone(),
+                ice_parameters: setup.ice_parameters.clone(),
+                ice_candidates: setup.ice_candidates.clone(),
+                ice_state: *ice_state,
+                ice_selected_tuple: None,
+                dtls_parameters: setup.dtls_parameters.clone(),
+                dtls_state: *dtls_state,
+                sctp_parameters,
+                sctp_state,
+            }),
+        }
+    }
+
+    /// The next free MID for a consumer ("0", "1", …), skipping MIDs already taken.
+    pub(crate) fn next_consumer_mid(&mut self) -> String {
+        loop {
+            let mid = self.next_consumer_mid.to_string();
+            self.next_consumer_mid += 1;
+            if !self.producer_mids.contains(&mid) {
+                return mid;
+            }
+        }
+    }
+}
+
+/// Whether an SRTP suite's base64 key has the right length.
+pub(crate) fn srtp_key_is_valid(suite: SrtpCryptoSuite, key_base64: &str) -> bool {
+    base64_decoded_len(key_base64) == Some(suite.key_length())
+}
+
+/// Length of a standard base64 string's decoded bytes, if it is well formed.
+fn base64_decoded_len(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() || bytes.len() % 4 != 0 {
+        return None;
+    }
+    let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let body = &bytes[..bytes.len() - padding];
+    if !body
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+    {
+        return None;
+    }
+    Some(bytes.len() / 4 * 3 - padding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srtp_key_lengths() {
+        // 30 bytes of key and salt for AES-CM: 40 base64 characters.
+        let key = "YTdjNjNlNmFkYzFkNGQ2YjhmNzMzZmNlYzYwMzM5";
+        assert!(srtp_key_is_valid(SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80, key));
+        assert!(!srtp_key_is_valid(SrtpCryptoSuite::AEAD_AES_256_GCM, key));
+        assert!(!srtp_key_is_valid(SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80, "not base64!"));
+    }
+}
