@@ -298,16 +298,21 @@ mod tests {
         let json = r#"{"codecs":[{"mimeType":"audio/opus","payloadType":100,"clockRate":48000,"channels":2,
             "parameters":{"sprop-stereo":1}}],"encodings":[{"ssrc":1111}]}"#;
         let params: RtpParameters = serde_json::from_str(json).unwrap();
-        assert_eq!(params.codecs[0].parameters["sprop-stereo"], ParameterValue::Integer(1));
+        assert_eq!(
+            params.codecs[0].parameters["sprop-stereo"],
+            ParameterValue::Integer(1)
+        );
         assert_eq!(params.encodings[0].ssrc, Some(1111));
         assert!(params.header_extensions.is_empty());
     }
 
     #[test]
     fn parameter_values_keep_their_json_type() {
-        let v: CodecParameters =
-            serde_json::from_str(r#"{"a":1,"b":"42e01f","c":0.5}"#).unwrap();
-        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"a":1,"b":"42e01f","c":0.5}"#);
+        let v: CodecParameters = serde_json::from_str(r#"{"a":1,"b":"42e01f","c":0.5}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"a":1,"b":"42e01f","c":0.5}"#
+        );
         assert_eq!(ParameterValue::from("7").as_i64(), Some(7));
     }
 

@@ -17,7 +17,10 @@ pub struct NumSctpStreams {
 impl Default for NumSctpStreams {
     /// mediasoup's default: 1024 each way.
     fn default() -> Self {
-        Self { os: 1024, mis: 1024 }
+        Self {
+            os: 1024,
+            mis: 1024,
+        }
     }
 }
 

@@ -6,6 +6,27 @@
 //!
 //! Errors carry the offending field as a path relative to the value that was passed in
 //! (`codecs[1].parameters.apt`); callers prefix it with the name of that value.
+//!
+//! The order of calls follows mediasoup:
+//! - router creation: [`generate_router_rtp_capabilities`] (defaults: [`default_media_codecs`]);
+//! - produce: [`validate_rtp_parameters`], [`get_producer_rtp_parameters_mapping`], then
+//!   [`negotiate_producer_codec_parameters`] (the H.264 profile-level-id answer mediasoup writes into the
+//!   producer's parameters while mapping), then [`get_consumable_rtp_parameters`];
+//! - consume: [`validate_rtp_capabilities`], [`can_consume`], [`get_consumer_rtp_parameters`] (or
+//!   [`get_pipe_consumer_rtp_parameters`] between routers);
+//! - data: [`validate_sctp_capabilities`], [`validate_sctp_stream_parameters`].
+//!
+//! Submodules: `supported` (the table), `validate`, `matching` (strict/loose codec matching), `h264`
+//! (RFC 6184 profile-level-id), `router_caps`, `mapping`, `consumer`, `scalability`.
+
+mod consumer;
+mod h264;
+mod mapping;
+mod matching;
+mod router_caps;
+mod scalability;
+mod supported;
+mod validate;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -66,6 +87,20 @@ impl OrtcError {
     }
 }
 
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> OrtcError {
+    OrtcError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+pub(crate) fn unsupported(field: impl Into<String>, message: impl Into<String>) -> OrtcError {
+    OrtcError::Unsupported {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
 /// How a producer's payload types and SSRCs map onto the router's.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -116,88 +151,97 @@ pub struct ScalabilityMode {
 
 /// Every codec and header extension mediagate can route (mediasoup's supported table).
 pub fn supported_rtp_capabilities() -> RtpCapabilities {
-    unimplemented!()
+    supported::supported_rtp_capabilities()
 }
 
 /// The mediasoup-demo router's media codecs: the default codecs of a room.
 pub fn default_media_codecs() -> Vec<RtpCodecCapability> {
-    unimplemented!()
+    supported::default_media_codecs()
 }
 
 /// Validates and normalises remote (device) RTP capabilities in place.
-pub fn validate_rtp_capabilities(_caps: &mut RtpCapabilities) -> Result<(), OrtcError> {
-    unimplemented!()
+pub fn validate_rtp_capabilities(caps: &mut RtpCapabilities) -> Result<(), OrtcError> {
+    validate::validate_rtp_capabilities(caps)
 }
 
 /// Validates and normalises RTP parameters in place.
-pub fn validate_rtp_parameters(_params: &mut RtpParameters) -> Result<(), OrtcError> {
-    unimplemented!()
+pub fn validate_rtp_parameters(params: &mut RtpParameters) -> Result<(), OrtcError> {
+    validate::validate_rtp_parameters(params)
 }
 
 /// Validates SCTP capabilities.
-pub fn validate_sctp_capabilities(_caps: &SctpCapabilities) -> Result<(), OrtcError> {
-    unimplemented!()
+pub fn validate_sctp_capabilities(caps: &SctpCapabilities) -> Result<(), OrtcError> {
+    validate::validate_sctp_capabilities(caps)
 }
 
 /// Validates and normalises SCTP stream parameters in place.
-pub fn validate_sctp_stream_parameters(
-    _params: &mut SctpStreamParameters,
-) -> Result<(), OrtcError> {
-    unimplemented!()
+pub fn validate_sctp_stream_parameters(params: &mut SctpStreamParameters) -> Result<(), OrtcError> {
+    validate::validate_sctp_stream_parameters(params)
 }
 
 /// Router capabilities for the given media codecs: PTs assigned, RTX after each video codec.
 pub fn generate_router_rtp_capabilities(
-    _media_codecs: &[RtpCodecCapability],
+    media_codecs: &[RtpCodecCapability],
 ) -> Result<RtpCapabilities, OrtcError> {
-    unimplemented!()
+    router_caps::generate_router_rtp_capabilities(media_codecs)
 }
 
 /// Maps a producer's (validated) parameters onto the router's capabilities.
 pub fn get_producer_rtp_parameters_mapping(
-    _params: &RtpParameters,
-    _caps: &RtpCapabilities,
-    _mapped_ssrc_base: u32,
+    params: &RtpParameters,
+    caps: &RtpCapabilities,
+    mapped_ssrc_base: u32,
 ) -> Result<RtpMapping, OrtcError> {
-    unimplemented!()
+    mapping::get_producer_rtp_parameters_mapping(params, caps, mapped_ssrc_base)
+}
+
+/// Writes into a producer's parameters what matching them against the router's capabilities negotiated:
+/// each H.264 / H.264-SVC codec gets the `profile-level-id` of the answer (RFC 6184 §8.2.2: the producer's
+/// level when both sides allow level asymmetry, else the lower level; removed when neither side names one).
+///
+/// mediasoup does this as a side effect of its mapping; call it after a successful
+/// [`get_producer_rtp_parameters_mapping`] and before [`get_consumable_rtp_parameters`]. Codecs that match
+/// no router codec are left alone.
+pub fn negotiate_producer_codec_parameters(params: &mut RtpParameters, caps: &RtpCapabilities) {
+    mapping::negotiate_producer_codec_parameters(params, caps);
 }
 
 /// The parameters under which a producer's media can be consumed inside the router.
 pub fn get_consumable_rtp_parameters(
-    _kind: MediaKind,
-    _params: &RtpParameters,
-    _caps: &RtpCapabilities,
-    _mapping: &RtpMapping,
+    kind: MediaKind,
+    params: &RtpParameters,
+    caps: &RtpCapabilities,
+    mapping: &RtpMapping,
 ) -> RtpParameters {
-    unimplemented!()
+    mapping::get_consumable_rtp_parameters(kind, params, caps, mapping)
 }
 
 /// Whether an endpoint with `caps` can consume media with `consumable` parameters. Never fails.
-pub fn can_consume(_consumable: &RtpParameters, _caps: &RtpCapabilities) -> bool {
-    unimplemented!()
+pub fn can_consume(consumable: &RtpParameters, caps: &RtpCapabilities) -> bool {
+    consumer::can_consume(consumable, caps)
 }
 
 /// The parameters of a (non-pipe) consumer: one encoding with `ssrc` (and `ssrc + 1` for RTX).
 pub fn get_consumer_rtp_parameters(
-    _consumable: &RtpParameters,
-    _remote_caps: &RtpCapabilities,
-    _enable_rtx: bool,
-    _ssrc: u32,
+    consumable: &RtpParameters,
+    remote_caps: &RtpCapabilities,
+    enable_rtx: bool,
+    ssrc: u32,
 ) -> Result<RtpParameters, OrtcError> {
-    unimplemented!()
+    consumer::get_consumer_rtp_parameters(consumable, remote_caps, enable_rtx, ssrc)
 }
 
 /// The parameters of a pipe consumer: every encoding, SSRCs from `ssrc_base` (RTX from `rtx_ssrc_base`).
 pub fn get_pipe_consumer_rtp_parameters(
-    _consumable: &RtpParameters,
-    _enable_rtx: bool,
-    _ssrc_base: u32,
-    _rtx_ssrc_base: u32,
+    consumable: &RtpParameters,
+    enable_rtx: bool,
+    ssrc_base: u32,
+    rtx_ssrc_base: u32,
 ) -> RtpParameters {
-    unimplemented!()
+    consumer::get_pipe_consumer_rtp_parameters(consumable, enable_rtx, ssrc_base, rtx_ssrc_base)
 }
 
 /// Parses a scalability mode such as `L1T3` or `L3T3_KEY`; `None` or garbage gives 1×1.
-pub fn parse_scalability_mode(_mode: Option<&str>) -> ScalabilityMode {
-    unimplemented!()
+pub fn parse_scalability_mode(mode: Option<&str>) -> ScalabilityMode {
+    scalability::parse_scalability_mode(mode)
 }
