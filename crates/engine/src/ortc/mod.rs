@@ -245,3 +245,88 @@ pub fn get_pipe_consumer_rtp_parameters(
 pub fn parse_scalability_mode(mode: Option<&str>) -> ScalabilityMode {
     scalability::parse_scalability_mode(mode)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtp_parameters::{RtpCodecParameters, RtpEncodingParameters};
+
+    fn codec(mime: &str, pt: u8, params: &[(&str, i64)]) -> RtpCodecParameters {
+        RtpCodecParameters {
+            mime_type: mime.to_owned(),
+            payload_type: pt,
+            clock_rate: 90000,
+            channels: None,
+            parameters: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+                .collect(),
+            rtcp_feedback: vec![],
+        }
+    }
+
+    #[test]
+    fn prefixed_paths() {
+        let e = OrtcError::Invalid {
+            field: "codecs[1].parameters.apt".into(),
+            message: "m".into(),
+        };
+        assert_eq!(
+            e.prefixed("rtpParameters").field(),
+            "rtpParameters.codecs[1].parameters.apt"
+        );
+        let e = OrtcError::Unsupported {
+            field: "[2]".into(),
+            message: "m".into(),
+        };
+        assert_eq!(e.prefixed("mediaCodecs").field(), "mediaCodecs[2]");
+        let e = OrtcError::Unsupported {
+            field: String::new(),
+            message: "no compatible media codecs".into(),
+        };
+        assert_eq!(
+            e.prefixed("rtpCapabilities").to_string(),
+            "rtpCapabilities: no compatible media codecs"
+        );
+    }
+
+    /// Unvalidated and inconsistent inputs give errors or empty results, never panics.
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        let router = generate_router_rtp_capabilities(&default_media_codecs()).unwrap();
+        let odd = RtpParameters {
+            codecs: vec![
+                codec("video/VP8", 255, &[]),
+                codec("video/rtx", 254, &[("apt", 255)]),
+                codec("video/rtx", 253, &[("apt", -1)]),
+                codec("nonsense", 0, &[]),
+            ],
+            encodings: vec![RtpEncodingParameters::default(); 3],
+            ..Default::default()
+        };
+        assert!(get_producer_rtp_parameters_mapping(&odd, &router, u32::MAX).is_err());
+        let mut negotiated = odd.clone();
+        negotiate_producer_codec_parameters(&mut negotiated, &router);
+        let mapping = RtpMapping {
+            codecs: vec![RtpMappingCodec {
+                payload_type: 255,
+                mapped_payload_type: 200,
+            }],
+            encodings: vec![],
+        };
+        let consumable = get_consumable_rtp_parameters(MediaKind::Video, &odd, &router, &mapping);
+        assert!(consumable.codecs.is_empty());
+        assert!(!can_consume(&consumable, &router));
+        assert!(!can_consume(&odd, &RtpCapabilities::default()));
+        // The router's own capabilities are a valid remote: VP8 and its RTX survive, the orphan RTX does not.
+        let consumer = get_consumer_rtp_parameters(&odd, &router, true, u32::MAX).unwrap();
+        let pts: Vec<_> = consumer.codecs.iter().map(|c| c.payload_type).collect();
+        assert_eq!(pts, vec![255, 254]);
+        assert_eq!(consumer.encodings[0].rtx.map(|r| r.ssrc), Some(0));
+        let pipe = get_pipe_consumer_rtp_parameters(&odd, true, u32::MAX, u32::MAX);
+        assert_eq!(pipe.encodings.len(), 3);
+        assert_eq!(pipe.encodings[2].ssrc, Some(1));
+        let mut empty = RtpCapabilities::default();
+        assert_eq!(validate_rtp_capabilities(&mut empty), Ok(()));
+    }
+}
