@@ -30,7 +30,14 @@ use futures_util::Stream;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::events::{StreamItem, Subscription};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::IntoResponse;
+use mediagate_engine::ids::{BroadcasterId, RoomId};
+
+use super::error::ApiError;
+use super::extract::Path;
+use crate::events::{Event, StreamItem, Subscription};
 
 /// Name of the SSE header carrying the last id a reconnecting client saw.
 pub const LAST_EVENT_ID: &str = "last-event-id";
@@ -96,6 +103,79 @@ pub fn sse_response(
     keep_alive: Duration,
 ) -> Sse<KeepAliveStream<SseEvents>> {
     Sse::new(SseEvents { subscription }).keep_alive(KeepAlive::new().interval(keep_alive))
+}
+
+pub(super) fn routes() -> axum::Router<super::AppState> {
+    axum::Router::new()
+        .route("/rooms/{roomId}/events", axum::routing::get(room_events))
+        .route(
+            "/rooms/{roomId}/broadcasters/{broadcasterId}/events",
+            axum::routing::get(broadcaster_events),
+        )
+}
+
+fn resume_point(
+    headers: &HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Option<u64>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::bad_request(Some("lastEventId"), e.body_text()))?;
+    last_event_id(headers, &query)
+        .map_err(|e| ApiError::bad_request(Some("Last-Event-ID"), format!("Last-Event-ID: {e}")))
+}
+
+/// The room's event stream (Server-Sent Events): `broadcaster.joined`, `broadcaster.left`,
+/// `producer.added`, `producer.closed`, `producer.paused`, `producer.resumed`, `dataProducer.added`,
+/// `dataProducer.closed`. Resume with `Last-Event-ID`.
+#[utoipa::path(get, path = "/rooms/{roomId}/events", tag = "events",
+    params(("roomId" = RoomId, Path, description = "Room name"), EventsQuery),
+    responses((status = 200, description = "An endless text/event-stream: `id:` per-stream number, \
+        `event:` the event name, `data:` its payload", content_type = "text/event-stream", body = Event)))]
+async fn room_events(
+    State(control): State<super::AppState>,
+    Path(room): Path<RoomId>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let last = resume_point(&headers, query)?;
+    control.ensure_room(&room).await?;
+    let hub = control.events();
+    let subscription = hub.subscribe_room(&room, last);
+    // Checked after subscribing, so a room closed in between cannot leave a stream behind.
+    if let Err(e) = control.room(&room).await {
+        hub.remove_room(&room);
+        return Err(e.into());
+    }
+    Ok(sse_response(subscription, hub.config().keep_alive))
+}
+
+/// A broadcaster's event stream (Server-Sent Events): what it must learn about its own objects
+/// (`transport.*`, `producer.score`, `consumer.*`, `dataConsumer.closed`) plus the room's events about
+/// others. Resume with `Last-Event-ID`.
+#[utoipa::path(get, path = "/rooms/{roomId}/broadcasters/{broadcasterId}/events", tag = "events",
+    params(
+        ("roomId" = RoomId, Path, description = "Room name"),
+        ("broadcasterId" = BroadcasterId, Path, description = "Broadcaster id"),
+        EventsQuery,
+    ),
+    responses((status = 200, description = "An endless text/event-stream: `id:` per-stream number, \
+        `event:` the event name, `data:` its payload", content_type = "text/event-stream", body = Event)))]
+async fn broadcaster_events(
+    State(control): State<super::AppState>,
+    Path((room, broadcaster)): Path<(RoomId, BroadcasterId)>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let last = resume_point(&headers, query)?;
+    control.broadcaster(&room, &broadcaster).await?;
+    let hub = control.events();
+    let subscription = hub.subscribe_broadcaster(&room, &broadcaster, last);
+    // Checked after subscribing, so a broadcaster that left in between cannot leave a stream behind.
+    if let Err(e) = control.broadcaster(&room, &broadcaster).await {
+        hub.remove_broadcaster(&room, &broadcaster);
+        return Err(e.into());
+    }
+    Ok(sse_response(subscription, hub.config().keep_alive))
 }
 
 /// A subscription framed as SSE events (the body stream of [`sse_response`]).

@@ -142,6 +142,12 @@ impl EventHub {
     ///
     /// `event` should be a room event ([`Event::is_room_event`]); debug builds assert it.
     pub fn publish_room(&self, room: &RoomId, event: Event) {
+        self.publish_room_except(room, event, None);
+    }
+
+    /// Publishes a room event to the room stream and to every broadcaster stream of the room but
+    /// `except`'s: an action never produces an event on the actor's own stream about its own object.
+    pub fn publish_room_except(&self, room: &RoomId, event: Event, except: Option<&BroadcasterId>) {
         debug_assert!(
             event.is_room_event(),
             "{} is not a room event",
@@ -156,8 +162,10 @@ impl EventHub {
             }
             let streams = self.room_streams(&mut state, room);
             wakers.extend(streams.room.push(Arc::clone(&event)));
-            for channel in streams.broadcasters.values() {
-                wakers.extend(channel.push(Arc::clone(&event)));
+            for (broadcaster, channel) in &streams.broadcasters {
+                if Some(broadcaster) != except {
+                    wakers.extend(channel.push(Arc::clone(&event)));
+                }
             }
         }
         wakers.into_iter().for_each(Waker::wake);

@@ -9,7 +9,7 @@
 
 pub mod ids;
 pub mod ortc;
+pub mod router;
 pub mod rtp_parameters;
 pub mod sctp_parameters;
-pub mod router;
 pub mod transport_parameters;

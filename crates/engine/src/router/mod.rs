@@ -31,8 +31,9 @@ pub use data::{
 };
 pub use producer::{ProducerInfo, ProducerOptions, ProducerScore, ProducerStats, ProducerType};
 pub use transport::{
-    PlainConnectParameters, PlainTransportInfo, PlainTransportSetup, TransportInfo,
-    TransportSetup, TransportStats, TransportType, WebRtcTransportInfo, WebRtcTransportSetup,
+    ConnectParameters, PlainTransportInfo, PlainTransportOptions, PlainTransportSetup,
+    TransportInfo, TransportOptions, TransportSetup, TransportStats, TransportType,
+    WebRtcTransportInfo, WebRtcTransportOptions, WebRtcTransportSetup,
 };
 
 use crate::ids::{
@@ -294,7 +295,9 @@ pub enum ProduceError {
     #[error("rtpParameters.mid: mid {0:?} is already used by another producer on this transport")]
     DuplicateMid(String),
     /// Another producer on the transport uses this SSRC.
-    #[error("rtpParameters.encodings: ssrc {0} is already used by another producer on this transport")]
+    #[error(
+        "rtpParameters.encodings: ssrc {0} is already used by another producer on this transport"
+    )]
     DuplicateSsrc(u32),
 }
 
@@ -331,7 +334,9 @@ pub enum ProduceDataError {
     #[error("sctpStreamParameters.streamId: stream {0} is already used on this transport")]
     DuplicateStreamId(u16),
     /// The stream id is beyond the transport's incoming streams.
-    #[error("sctpStreamParameters.streamId: stream {stream_id} is beyond the transport's {mis} incoming streams")]
+    #[error(
+        "sctpStreamParameters.streamId: stream {stream_id} is beyond the transport's {mis} incoming streams"
+    )]
     StreamIdOutOfRange {
         /// Requested stream.
         stream_id: u16,
@@ -605,11 +610,38 @@ impl Router {
             .ok_or(NotFound::Transport(id))
     }
 
-    /// Sets the remote endpoint of a plain transport (once).
-    pub fn connect_plain(
+    /// Counts a datagram that arrived on a transport's socket and was not routed (no packet path yet,
+    /// or nothing matched it).
+    pub fn handle_unrouted_datagram(&mut self, transport: TransportId, len: usize) {
+        if let Some(t) = self.transports.get_mut(&transport) {
+            t.stats.packets_received += 1;
+            t.stats.bytes_received += len as u64;
+            t.stats.packets_dropped += 1;
+        }
+    }
+
+    /// Gives a transport its remote side (once): DTLS parameters for WebRTC, the remote endpoint and SRTP
+    /// keying for plain.
+    pub fn connect_transport(
         &mut self,
         id: TransportId,
-        params: PlainConnectParameters,
+        params: ConnectParameters,
+    ) -> Result<TransportInfo, ConnectError> {
+        let transport = self.transports.get(&id).ok_or(NotFound::Transport(id))?;
+        match (&transport.kind, params.dtls_parameters.clone()) {
+            (TransportKind::WebRtc { .. }, Some(dtls)) => self.connect_webrtc(id, dtls),
+            (TransportKind::WebRtc { .. }, None) => Err(ConnectError::Invalid {
+                field: "dtlsParameters",
+                message: "required to connect a webrtc transport".to_owned(),
+            }),
+            (TransportKind::Plain { .. }, _) => self.connect_plain(id, params),
+        }
+    }
+
+    fn connect_plain(
+        &mut self,
+        id: TransportId,
+        params: ConnectParameters,
     ) -> Result<TransportInfo, ConnectError> {
         let transport = self
             .transports
@@ -622,11 +654,16 @@ impl Router {
             connect_called,
         } = &mut transport.kind
         else {
+            return Err(NotFound::Transport(id).into());
+        };
+        if params.dtls_parameters.is_some() {
             return Err(ConnectError::Invalid {
                 field: "dtlsParameters",
-                message: "a webrtc transport is connected with dtlsParameters".to_owned(),
+                message:
+                    "a plain transport is connected with ip, port, rtcpPort and srtpParameters"
+                        .to_owned(),
             });
-        };
+        }
         if *connect_called {
             return Err(ConnectError::AlreadyConnected(id));
         }
@@ -647,7 +684,9 @@ impl Router {
                     "required: the transport was created with enableSrtp",
                 ));
             }
-            (Some(_), Some(remote)) if !srtp_key_is_valid(remote.crypto_suite, &remote.key_base64) => {
+            (Some(_), Some(remote))
+                if !srtp_key_is_valid(remote.crypto_suite, &remote.key_base64) =>
+            {
                 return Err(ConnectError::Invalid {
                     field: "srtpParameters.keyBase64",
                     message: format!(
@@ -670,7 +709,10 @@ impl Router {
                 });
             }
             if params.port.is_none_or(|p| p == 0) {
-                return Err(invalid("port", "required (1-65535) unless the transport uses comedia"));
+                return Err(invalid(
+                    "port",
+                    "required (1-65535) unless the transport uses comedia",
+                ));
             }
             if !setup.rtcp_mux && params.rtcp_port.is_none_or(|p| p == 0) {
                 return Err(invalid(
@@ -685,8 +727,7 @@ impl Router {
         Ok(transport.info())
     }
 
-    /// Gives a WebRTC transport the remote DTLS parameters (once).
-    pub fn connect_webrtc(
+    fn connect_webrtc(
         &mut self,
         id: TransportId,
         params: DtlsParameters,
@@ -702,10 +743,7 @@ impl Router {
             ..
         } = &mut transport.kind
         else {
-            return Err(ConnectError::Invalid {
-                field: "dtlsParameters",
-                message: "a plain transport is connected with ip, port and rtcpPort".to_owned(),
-            });
+            return Err(NotFound::Transport(id).into());
         };
         if remote_dtls.is_some() {
             return Err(ConnectError::AlreadyConnected(id));
@@ -811,9 +849,11 @@ impl Router {
             .ok_or(NotFound::Transport(transport_id))?;
         ortc::validate_rtp_parameters(&mut rtp_parameters)
             .map_err(|e| e.prefixed("rtpParameters"))?;
-        if let Some(i) = rtp_parameters.codecs.iter().position(|c| {
-            crate::rtp_parameters::mime_kind(&c.mime_type).is_some_and(|k| k != kind)
-        }) {
+        if let Some(i) = rtp_parameters
+            .codecs
+            .iter()
+            .position(|c| crate::rtp_parameters::mime_kind(&c.mime_type).is_some_and(|k| k != kind))
+        {
             return Err(OrtcError::Invalid {
                 field: format!("rtpParameters.codecs[{i}].mimeType"),
                 message: format!(
@@ -825,7 +865,9 @@ impl Router {
             .into());
         }
         if rtp_parameters.encodings.is_empty() {
-            rtp_parameters.encodings.push(RtpEncodingParameters::default());
+            rtp_parameters
+                .encodings
+                .push(RtpEncodingParameters::default());
         }
         if let Some(mid) = &rtp_parameters.mid
             && transport.producer_mids.contains(mid)
@@ -860,6 +902,7 @@ impl Router {
             mapped_ssrc_base,
         )
         .map_err(|e| e.prefixed("rtpParameters"))?;
+        ortc::negotiate_producer_codec_parameters(&mut rtp_parameters, &self.rtp_capabilities);
 
         // Every producer of a transport shares one CNAME: the first producer's, or a random one.
         let cname = match transport.cname.clone() {

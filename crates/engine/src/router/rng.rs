@@ -11,7 +11,11 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator from a seed (zero is replaced by a fixed odd constant).
     pub fn new(seed: u64) -> Self {
-        Self(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Self(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// The next 64 random bits.

@@ -10,11 +10,10 @@ use utoipa::ToSchema;
 use crate::ids::{
     BroadcasterId, ConsumerId, DataConsumerId, DataProducerId, ProducerId, TransportId,
 };
-use crate::sctp_parameters::SctpParameters;
+use crate::sctp_parameters::{NumSctpStreams, SctpCapabilities, SctpParameters};
 use crate::transport_parameters::{
     DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState, SctpState,
-    SrtpCryptoSuite,
-    SrtpParameters, TransportTuple,
+    SrtpCryptoSuite, SrtpParameters, TransportTuple,
 };
 
 /// Kind of transport.
@@ -68,10 +67,91 @@ pub enum TransportSetup {
     WebRtc(WebRtcTransportSetup),
 }
 
-/// The remote endpoint of a plain transport (`POST /transports/{id}/connect`).
+/// Creation input of a plain transport (mediasoup's PlainTransportOptions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlainTransportOptions {
+    /// RTP and RTCP share one port (default true, as in mediasoup).
+    #[serde(default = "default_true")]
+    pub rtcp_mux: bool,
+    /// Latch the remote endpoint from the first valid packet (default false, as in mediasoup).
+    #[serde(default)]
+    pub comedia: bool,
+    /// Run SCTP directly over UDP.
+    #[serde(default)]
+    pub enable_sctp: bool,
+    /// SCTP stream counts.
+    #[serde(default)]
+    pub num_sctp_streams: NumSctpStreams,
+    /// Largest SCTP message accepted, in bytes.
+    #[serde(default = "default_max_sctp_message_size")]
+    pub max_sctp_message_size: u32,
+    /// Protect RTP and RTCP with SRTP (SDES-style keys exchanged over the API).
+    #[serde(default)]
+    pub enable_srtp: bool,
+    /// SRTP crypto suite when `enableSrtp`.
+    #[serde(default)]
+    pub srtp_crypto_suite: SrtpCryptoSuite,
+}
+
+/// Creation input of a WebRTC transport (mediasoup's WebRtcTransportOptions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebRtcTransportOptions {
+    /// Offer a UDP candidate (default true; UDP is the only protocol so far).
+    #[serde(default = "default_true")]
+    pub enable_udp: bool,
+    /// Offer an ICE-TCP candidate (not available yet: must be false).
+    #[serde(default)]
+    pub enable_tcp: bool,
+    /// Open an SCTP association over DTLS.
+    #[serde(default)]
+    pub enable_sctp: bool,
+    /// SCTP stream counts.
+    #[serde(default)]
+    pub num_sctp_streams: NumSctpStreams,
+    /// Largest SCTP message accepted, in bytes.
+    #[serde(default = "default_max_sctp_message_size")]
+    pub max_sctp_message_size: u32,
+    /// The client's SCTP capabilities (mediasoup-demo): enables SCTP with these stream counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sctp_capabilities: Option<SctpCapabilities>,
+    /// Seconds without a valid ICE check before consent expires (RFC 7675).
+    #[serde(default = "default_ice_consent_timeout")]
+    #[schema(minimum = 1)]
+    pub ice_consent_timeout: u8,
+}
+
+/// Creation input of a transport, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TransportOptions {
+    /// A plain RTP/RTCP transport.
+    Plain(PlainTransportOptions),
+    /// A WebRTC transport.
+    Webrtc(WebRtcTransportOptions),
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_max_sctp_message_size() -> u32 {
+    262_144
+}
+
+fn default_ice_consent_timeout() -> u8 {
+    30
+}
+
+/// The remote side of a transport (`POST /transports/{id}/connect`): `dtlsParameters` for a WebRTC
+/// transport; `ip`, `port`, `rtcpPort` and `srtpParameters` for a plain one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PlainConnectParameters {
+pub struct ConnectParameters {
+    /// The remote DTLS role and certificate fingerprints (WebRTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtls_parameters: Option<DtlsParameters>,
     /// Remote IP address (required unless `comedia`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
@@ -199,7 +279,7 @@ pub struct TransportStats {
 pub(crate) enum TransportKind {
     Plain {
         setup: PlainTransportSetup,
-        remote: Option<PlainConnectParameters>,
+        remote: Option<ConnectParameters>,
         remote_srtp: Option<SrtpParameters>,
         /// `connect` was called (it may be called once, even on a comedia transport).
         connect_called: bool,
@@ -299,9 +379,9 @@ impl Transport {
                     }
                     tuple
                 };
-                let remote_rtcp_port = remote.as_ref().and_then(|r| {
-                    if setup.rtcp_mux { r.port } else { r.rtcp_port }
-                });
+                let remote_rtcp_port = remote
+                    .as_ref()
+                    .and_then(|r| if setup.rtcp_mux { r.port } else { r.rtcp_port });
                 TransportInfo::Plain(PlainTransportInfo {
                     id: self.id,
                     broadcaster_id: self.owner.clone(),
@@ -386,8 +466,14 @@ mod tests {
     fn srtp_key_lengths() {
         // 30 bytes of key and salt for AES-CM: 40 base64 characters.
         let key = "YTdjNjNlNmFkYzFkNGQ2YjhmNzMzZmNlYzYwMzM5";
-        assert!(srtp_key_is_valid(SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80, key));
+        assert!(srtp_key_is_valid(
+            SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80,
+            key
+        ));
         assert!(!srtp_key_is_valid(SrtpCryptoSuite::AEAD_AES_256_GCM, key));
-        assert!(!srtp_key_is_valid(SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80, "not base64!"));
+        assert!(!srtp_key_is_valid(
+            SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80,
+            "not base64!"
+        ));
     }
 }

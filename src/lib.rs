@@ -1,0 +1,117 @@
+//! mediagate: a selective forwarding unit (SFU) modelled on mediasoup v3, driven entirely over HTTP — a
+//! REST resource tree plus Server-Sent Events.
+//!
+//! Layers point down only: [`runtime`] (threads, sockets) ← [`control`] (the async façade) ← [`api`] and
+//! [`events`] ← `main`. The media engine is the `mediagate-engine` crate (sans-IO).
+
+pub mod api;
+pub mod control;
+pub mod events;
+pub mod runtime;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use mediagate_engine::ortc;
+
+use crate::control::{Certificate, Control, ControlConfig};
+use crate::events::{EventHub, EventHubConfig};
+use crate::runtime::{Runtime, RuntimeConfig};
+
+/// Everything the server is configured with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address RTC sockets bind to.
+    pub rtc_ip: IpAddr,
+    /// Address announced to clients instead of `rtc_ip`.
+    pub announced_address: Option<String>,
+    /// Port range of RTC sockets.
+    pub rtc_ports: RangeInclusive<u16>,
+    /// Worker threads.
+    pub workers: usize,
+    /// Create rooms on first use.
+    pub auto_create_rooms: bool,
+    /// DTLS certificate and key (PEM); generated when absent.
+    pub dtls_certificate: Option<(PathBuf, PathBuf)>,
+    /// Event streams' replay buffers and keep-alive.
+    pub events: EventHubConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            rtc_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            announced_address: None,
+            rtc_ports: 40000..=49999,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            auto_create_rooms: true,
+            dtls_certificate: None,
+            events: EventHubConfig::default(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The DTLS certificate could not be made or read.
+    #[error(transparent)]
+    Certificate(#[from] control::CertificateError),
+    /// Worker threads could not be started.
+    #[error("cannot start the workers: {0}")]
+    Runtime(std::io::Error),
+    /// The HTTP server failed.
+    #[error("http server: {0}")]
+    Http(std::io::Error),
+}
+
+/// Starts the workers and the control plane.
+pub fn start(config: &Config) -> Result<Control, StartError> {
+    let certificate = match &config.dtls_certificate {
+        Some((cert, key)) => Certificate::load(cert, key)?,
+        None => Certificate::generate()?,
+    };
+    let runtime = Runtime::start(RuntimeConfig {
+        workers: config.workers,
+        rtc_ip: config.rtc_ip,
+        rtc_ports: config.rtc_ports.clone(),
+    })
+    .map_err(StartError::Runtime)?;
+    Ok(Control::new(
+        ControlConfig {
+            rtc_ip: config.rtc_ip,
+            announced_address: config.announced_address.clone(),
+            auto_create_rooms: config.auto_create_rooms,
+            default_media_codecs: ortc::default_media_codecs(),
+        },
+        runtime,
+        certificate,
+        EventHub::new(config.events.clone()),
+    ))
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then ends every event stream, lets in-flight
+/// requests finish, and stops the workers (closing their sockets). The one entry point of `main`, tests
+/// and examples.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    control: Control,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let app = api::router(control.clone());
+    let hub = control.events().clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Open SSE responses never finish by themselves: end them so the graceful shutdown can.
+            hub.shutdown();
+        })
+        .await
+        .map_err(StartError::Http);
+    let stopping = control.clone();
+    // Joining worker threads blocks: keep it off the async executor.
+    let _ = tokio::task::spawn_blocking(move || stopping.shutdown()).await;
+    result
+}
