@@ -286,16 +286,13 @@ impl Control {
 
     /// Runs a creation on the room that holds `parent`, registering `id` first and forgetting it if the
     /// creation fails.
-    async fn create_on_object<R: Send + 'static, E: From<AccessError>>(
+    async fn create_on_object<R: Send + 'static, E: From<AccessError> + Send + 'static>(
         &self,
         id: Uuid,
         parent: Uuid,
         missing: NotFound,
         f: impl FnOnce(&mut Router) -> Result<R, E> + Send + 'static,
-    ) -> Result<R, E>
-    where
-        E: Send + 'static,
-    {
+    ) -> Result<R, E> {
         let room = self.room_of(parent, missing)?;
         self.reserve(id, &room);
         let result = self.on_room(&room, f).await;
