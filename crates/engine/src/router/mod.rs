@@ -17,6 +17,9 @@ mod producer;
 mod rng;
 mod transport;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
