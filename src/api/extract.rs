@@ -2,7 +2,7 @@
 
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use bytes::Bytes;
@@ -88,16 +88,23 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
-                let field = match e.kind() {
+                let mut field = match e.kind() {
                     ErrorKind::ParseErrorAtKey { key, .. }
                     | ErrorKind::InvalidUtf8InPathParam { key } => Some(key.clone()),
                     _ => None,
                 };
-                let detail = match (&field, e.kind()) {
-                    (Some(key), ErrorKind::ParseErrorAtKey { value, .. }) => {
-                        format!("{key}: invalid value {value:?} ({})", e.body_text())
+                if field.is_none()
+                    && let Ok(raw) = RawPathParams::from_request_parts(parts, state).await
+                {
+                    // A single-segment path reports no key: it can only be that segment.
+                    let keys: Vec<&str> = raw.iter().map(|(key, _)| key).collect();
+                    if let [key] = keys.as_slice() {
+                        field = Some((*key).to_owned());
                     }
-                    _ => e.body_text(),
+                }
+                let detail = match &field {
+                    Some(key) => format!("{key}: {}", e.body_text()),
+                    None => e.body_text(),
                 };
                 Err(ApiError::bad_request(field.as_deref(), detail))
             }
