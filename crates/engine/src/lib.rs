@@ -12,4 +12,5 @@ pub mod ortc;
 pub mod router;
 pub mod rtp_parameters;
 pub mod sctp_parameters;
+pub mod stream;
 pub mod transport_parameters;

@@ -1,0 +1,9 @@
+//! Per-stream state of the packet path: receive-side sequence tracking and send-side rewriting.
+//!
+//! Each type is small, owns one concern and is tested on its own; producers and consumers compose them.
+
+pub mod seq_rewriter;
+pub mod sequence;
+
+pub use seq_rewriter::{SeqRewriter, is_older};
+pub use sequence::{SequenceTracker, SequenceVerdict};
