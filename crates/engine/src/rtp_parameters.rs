@@ -30,7 +30,7 @@ impl MediaKind {
 }
 
 /// A codec parameter value: mediasoup accepts strings and numbers (`"packetization-mode": 1`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ParameterValue {
     /// An integer value.
@@ -40,6 +40,27 @@ pub enum ParameterValue {
     /// A string value.
     String(String),
 }
+
+/// Documented as `number | string`: a derived `oneOf` of integer, number and string would make every
+/// integer match two branches, which `oneOf` forbids. (utoipa gives `PartialSchema` to every
+/// `ComposeSchema` type, and only those can sit inside the `BTreeMap` of [`CodecParameters`].)
+impl utoipa::__dev::ComposeSchema for ParameterValue {
+    fn compose(
+        _generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "A codec parameter value: mediasoup accepts strings and numbers \
+                 (`\"packetization-mode\": 1`).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ParameterValue {}
 
 impl ParameterValue {
     /// The value as an integer, if it is one (or a string holding one).
