@@ -8,8 +8,10 @@
 #![warn(missing_docs)]
 
 pub mod ids;
+pub mod net;
 pub mod ortc;
 pub mod router;
+pub mod rtp;
 pub mod rtp_parameters;
 pub mod sctp_parameters;
 pub mod stream;

@@ -1,0 +1,11 @@
+//! The network edge of the packet path: what a received datagram is.
+//!
+//! Owns: RFC 7983 first-byte demultiplexing of datagrams arriving on one 5-tuple (STUN, DTLS, RTP, RTCP),
+//! with the RTP/RTCP split of RFC 5761 §4. Must not: parse beyond the bytes the decision needs, allocate,
+//! or hold state (the ICE-ufrag/5-tuple demux index lives beside this, not in it).
+
+mod classify;
+#[cfg(test)]
+pub(crate) mod noise;
+
+pub use classify::{PacketKind, classify};
