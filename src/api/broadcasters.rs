@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use mediagate_engine::ids::{BroadcasterId, RoomId};
 use mediagate_engine::router::{BroadcasterInfo, TransportInfo, TransportOptions};
+use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, parse_json};
 use crate::control::{BroadcasterRequest, JoinInfo};
 
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -96,10 +97,23 @@ async fn delete_broadcaster(
 async fn create_transport(
     State(control): State<AppState>,
     Path((room, broadcaster)): Path<(RoomId, BroadcasterId)>,
-    Json(options): Json<TransportOptions>,
+    Json(body): Json<Value>,
 ) -> Result<(StatusCode, axum::Json<TransportInfo>), ApiError> {
+    let options = transport_options(&body)?;
     let info = control
         .create_transport(&room, &broadcaster, options)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(info)))
+}
+
+/// Parses transport options by their `type`. Serde buffers an internally tagged enum's body, which loses
+/// the path of a bad field; parsing the variant's options directly keeps it (`rtcpMux: invalid type…`).
+fn transport_options(body: &Value) -> Result<TransportOptions, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    match body.get("type").and_then(Value::as_str) {
+        Some("plain") => parse_json(&bytes).map(TransportOptions::Plain),
+        Some("webrtc") => parse_json(&bytes).map(TransportOptions::Webrtc),
+        // A missing or unknown `type`: the enum's own error names it.
+        _ => parse_json(&bytes),
+    }
 }
