@@ -14,5 +14,6 @@ pub mod router;
 pub mod rtp;
 pub mod rtp_parameters;
 pub mod sctp_parameters;
+pub mod srtp;
 pub mod stream;
 pub mod transport_parameters;
