@@ -449,6 +449,13 @@ impl Control {
             .await?
             .ok_or_else(|| AccessError::RoomNotFound(id.clone()))?;
         self.publish(id, events);
+        self.inner.events.publish_room(
+            id,
+            crate::events::Event::RoomClosed(crate::events::RoomClosed {
+                room_id: id.clone(),
+                reason: mediagate_engine::router::CloseReason::Request,
+            }),
+        );
         {
             let mut index = self.index();
             if index.rooms.remove(id).is_some() {

@@ -29,8 +29,9 @@
 //! # Endings (protocol for the control layer)
 //! Removal and shutdown close streams: their subscribers first get every event already published, then end.
 //! The hub adds no events of its own, so the control layer publishes the last words before removing:
-//! - broadcaster deleted: `publish_room(BroadcasterLeft)` then `remove_broadcaster`: the leaving broadcaster's
-//!   own stream delivers its `broadcaster.left` and ends;
+//! - broadcaster deleted: `publish_room_except(BroadcasterLeft, leaver)` then `remove_broadcaster`: the
+//!   leaving broadcaster's own stream delivers what closed in cascade and ends (its own departure is its own
+//!   action, so it is not told about it);
 //! - room closed: `publish_room(RoomClosed)` then `remove_room`: every stream of the room ends with
 //!   `room.closed`;
 //! - server shutdown (SIGINT): `shutdown` (optionally after `room.closed` per room), before or while the HTTP
