@@ -11,6 +11,7 @@ pub mod ids;
 pub mod net;
 pub mod ortc;
 pub mod router;
+pub mod rtcp;
 pub mod rtp;
 pub mod rtp_parameters;
 pub mod sctp_parameters;
