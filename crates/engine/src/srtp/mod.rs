@@ -29,6 +29,8 @@ mod profile;
 mod replay;
 
 #[cfg(test)]
+mod interop;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

@@ -389,14 +389,14 @@ fn the_rollover_counter_follows_a_sequence_wrap_with_reordering_across_it() {
 #[test]
 fn a_long_stream_wraps_the_sequence_several_times() {
     let (mut tx, mut rx) = pair(SrtpProfile::AeadAes128Gcm, SrtpSessionOptions::default());
-    let mut seq = 60_000u16;
-    for _ in 0..200_000 {
+    let mut seq = 65_000u16;
+    for _ in 0..67_000 {
         let plain = rtp_packet(5, seq, 8);
         let protected = protect_rtp(&mut tx, &plain);
         assert_eq!(unprotect_rtp(&mut rx, &protected).unwrap(), plain);
         seq = seq.wrapping_add(1);
     }
-    assert_eq!(rx.rtp[&5].window.highest() >> 16, 3);
+    assert_eq!(rx.rtp[&5].window.highest() >> 16, 2);
 }
 
 // ---- Replay ---------------------------------------------------------------------------------------------
@@ -654,7 +654,7 @@ fn random_and_mutated_buffers_never_panic() {
         let valid_rtp = protect_rtp(&mut tx, &rtp_packet(1, 1, 64));
         let valid_rtcp = protect_rtcp(&mut tx, &rtcp_packet(1));
         let mut buf = [0u8; 256];
-        for round in 0..20_000 {
+        for round in 0..5_000 {
             let len = (noise.next_u64() % 200) as usize;
             match round % 3 {
                 0 => noise.fill(&mut buf[..len]),
@@ -682,5 +682,34 @@ fn random_and_mutated_buffers_never_panic() {
             let _ = tx.protect_rtp(&mut buf, len);
             let _ = tx.protect_rtcp(&mut buf, len);
         }
+    }
+}
+
+/// Rough cost per 1,200-byte packet, for the record (not a benchmark):
+/// `cargo test -p mediagate-engine --release --lib rough_per_packet_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run by hand in --release"]
+fn rough_per_packet_cost() {
+    const PACKETS: u32 = 200_000;
+    for profile in SrtpProfile::ALL {
+        let (mut tx, mut rx) = pair(profile, SrtpSessionOptions::default());
+        let plain = rtp_packet(1, 0, 1_200 - 28);
+        let mut buf = vec![0u8; plain.len() + MAX_TRAILER_LEN];
+        let (mut protect, mut unprotect) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        for seq in 0..PACKETS {
+            buf[..plain.len()].copy_from_slice(&plain);
+            buf[2..4].copy_from_slice(&(seq as u16).to_be_bytes());
+            let start = std::time::Instant::now();
+            let len = tx.protect_rtp(&mut buf, plain.len()).unwrap();
+            let middle = std::time::Instant::now();
+            rx.unprotect_rtp(&mut buf[..len]).unwrap();
+            unprotect += middle.elapsed();
+            protect += middle - start;
+        }
+        println!(
+            "{profile:?}: protect {:.0} ns, unprotect {:.0} ns per 1,200-byte packet",
+            protect.as_nanos() as f64 / f64::from(PACKETS),
+            unprotect.as_nanos() as f64 / f64::from(PACKETS),
+        );
     }
 }
