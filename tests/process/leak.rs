@@ -99,7 +99,7 @@ fn ten_thousand_object_cycles_leak_nothing() {
     let rss_after = rss_kib(pid);
     let health = client.get("/health").expect(200).json();
 
-    eprintln!(
+    crate::support::report(format_args!(
         "leak: {CYCLES} cycles ({} requests) in {:.1?} ({:.0} requests/s); fds {} -> {}; \
          VmRSS {} KiB -> {} KiB ({:+.1}%); health {health}",
         CYCLES * 5,
@@ -110,7 +110,7 @@ fn ten_thousand_object_cycles_leak_nothing() {
         rss_after_warm_up,
         rss_after,
         (rss_after as f64 / rss_after_warm_up as f64 - 1.0) * 100.0,
-    );
+    ));
 
     assert_eq!(health["rooms"], 1, "only the test's room is kept: {health}");
     for (kind, count) in health["objects"].as_object().expect("objects") {

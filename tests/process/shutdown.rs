@@ -86,7 +86,9 @@ fn sigterm_ends_streams_exits_zero_and_frees_ports() {
         .unwrap_or_else(|| panic!("still running 5 s after SIGTERM:\n{}", server.log()));
     let exited = signalled.elapsed();
     assert!(status.success(), "exit status {status}:\n{}", server.log());
-    eprintln!("SIGTERM: stream ended after {stream_ended:?}, process exited 0 after {exited:?}");
+    crate::support::report(format_args!(
+        "SIGTERM: stream ended after {stream_ended:?}, process exited 0 after {exited:?}"
+    ));
 
     for port in ports {
         UdpSocket::bind((Ipv4Addr::LOCALHOST, port))

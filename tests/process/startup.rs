@@ -20,7 +20,7 @@ fn starts_without_configuration_and_answers_health() {
             SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         )
     };
-    eprintln!(
+    crate::support::report(format_args!(
         "started with {} on {}",
         if default_free {
             "no flags"
@@ -28,7 +28,7 @@ fn starts_without_configuration_and_answers_health() {
             "only --listen"
         },
         server.addr
-    );
+    ));
 
     let health = server.client().get("/health").expect(200).json();
     assert_eq!(health["status"], "ok", "{health}");

@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Writes a measurement line to stderr past the test harness' output capture (which takes only the
+/// `print!` family), so `cargo test` shows it for passing tests too.
+pub fn report(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mediagate");
 
