@@ -41,27 +41,6 @@ pub enum ParameterValue {
     String(String),
 }
 
-/// Documented as `number | string`: a derived `oneOf` of integer, number and string would make every
-/// integer match two branches, which `oneOf` forbids. (utoipa gives `PartialSchema` to every
-/// `ComposeSchema` type, and only those can sit inside the `BTreeMap` of [`CodecParameters`].)
-impl utoipa::__dev::ComposeSchema for ParameterValue {
-    fn compose(
-        _generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
-    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-        OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::Number))
-            .item(ObjectBuilder::new().schema_type(Type::String))
-            .description(Some(
-                "A codec parameter value: mediasoup accepts strings and numbers \
-                 (`\"packetization-mode\": 1`).",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for ParameterValue {}
-
 impl ParameterValue {
     /// The value as an integer, if it is one (or a string holding one).
     pub fn as_i64(&self) -> Option<i64> {
@@ -95,6 +74,24 @@ impl From<&str> for ParameterValue {
 
 /// Codec-specific parameters (SDP `a=fmtp`), by name.
 pub type CodecParameters = BTreeMap<String, ParameterValue>;
+
+/// OpenAPI schema of [`CodecParameters`]: an object whose values are numbers or strings. Written by hand
+/// because a derived `oneOf` of integer, number and string would let every integer match two branches,
+/// which `oneOf` forbids.
+fn codec_parameters_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+    let value = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::String));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(value.into())))
+        .description(Some(
+            "Codec-specific parameters (SDP `a=fmtp`): numbers or strings by name, e.g. \
+             `{\"packetization-mode\": 1, \"profile-level-id\": \"42e01f\"}`.",
+        ))
+        .build()
+}
 
 /// An RTCP feedback mechanism (`a=rtcp-fb`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -137,6 +134,7 @@ pub struct RtpCodecCapability {
     pub channels: Option<u8>,
     /// Codec-specific parameters.
     #[serde(default)]
+    #[schema(schema_with = codec_parameters_schema)]
     pub parameters: CodecParameters,
     /// Supported RTCP feedback.
     #[serde(default)]
@@ -203,6 +201,7 @@ pub struct RtpCodecParameters {
     pub channels: Option<u8>,
     /// Codec-specific parameters.
     #[serde(default)]
+    #[schema(schema_with = codec_parameters_schema)]
     pub parameters: CodecParameters,
     /// RTCP feedback in use.
     #[serde(default)]
@@ -222,6 +221,7 @@ pub struct RtpHeaderExtensionParameters {
     pub encrypt: bool,
     /// Extension-specific parameters.
     #[serde(default)]
+    #[schema(schema_with = codec_parameters_schema)]
     pub parameters: CodecParameters,
 }
 
