@@ -15,6 +15,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod rtp_parameters;
 pub mod sctp_parameters;
+pub mod sdp;
 pub mod srtp;
 pub mod stream;
 pub mod transport_parameters;
