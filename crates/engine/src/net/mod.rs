@@ -1,11 +1,13 @@
 //! The network edge of the packet path: what a received datagram is.
 //!
 //! Owns: RFC 7983 first-byte demultiplexing of datagrams arriving on one 5-tuple (STUN, DTLS, RTP, RTCP),
-//! with the RTP/RTCP split of RFC 5761 §4. Must not: parse beyond the bytes the decision needs, allocate,
+//! with the RTP/RTCP split of RFC 5761 §4, and the outbox of datagrams to send. Must not: parse beyond the bytes the decision needs, allocate,
 //! or hold state (the ICE-ufrag/5-tuple demux index lives beside this, not in it).
 
 mod classify;
+mod outbox;
 #[cfg(test)]
 pub(crate) mod noise;
 
 pub use classify::{PacketKind, classify};
+pub use outbox::{Outbox, SocketRef, TRANSMIT_CAPACITY, Transmit};
