@@ -5,9 +5,9 @@
 //! or hold state (the ICE-ufrag/5-tuple demux index lives beside this, not in it).
 
 mod classify;
-mod outbox;
 #[cfg(test)]
 pub(crate) mod noise;
+mod outbox;
 
 pub use classify::{PacketKind, classify};
 pub use outbox::{Outbox, SocketRef, TRANSMIT_CAPACITY, Transmit};

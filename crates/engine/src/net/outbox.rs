@@ -120,6 +120,10 @@ mod tests {
         });
         assert_eq!(out.transmits()[0].bytes(), &[9]);
         assert_eq!(out.transmits()[0].socket, SocketRef(3));
-        assert_eq!(out.slots.len(), 2, "the discarded slot was reused, nothing new allocated");
+        assert_eq!(
+            out.slots.len(),
+            2,
+            "the discarded slot was reused, nothing new allocated"
+        );
     }
 }
