@@ -67,19 +67,24 @@ pub enum StartError {
     Http(std::io::Error),
 }
 
-/// Starts the workers and the control plane.
+/// Starts the workers and the control plane. Must be called inside a tokio runtime (it spawns the task
+/// that publishes the workers' notifications).
 pub fn start(config: &Config) -> Result<Control, StartError> {
     let certificate = match &config.dtls_certificate {
         Some((cert, key)) => Certificate::load(cert, key)?,
         None => Certificate::generate()?,
     };
-    let runtime = Runtime::start(RuntimeConfig {
-        workers: config.workers,
-        rtc_ip: config.rtc_ip,
-        rtc_ports: config.rtc_ports.clone(),
-    })
+    let (notifier, notifications) = tokio::sync::mpsc::unbounded_channel();
+    let runtime = Runtime::start(
+        RuntimeConfig {
+            workers: config.workers,
+            rtc_ip: config.rtc_ip,
+            rtc_ports: config.rtc_ports.clone(),
+        },
+        notifier,
+    )
     .map_err(StartError::Runtime)?;
-    Ok(Control::new(
+    let control = Control::new(
         ControlConfig {
             rtc_ip: config.rtc_ip,
             announced_address: config.announced_address.clone(),
@@ -89,7 +94,9 @@ pub fn start(config: &Config) -> Result<Control, StartError> {
         runtime,
         certificate,
         EventHub::new(config.events.clone()),
-    ))
+    );
+    control.spawn_notifications(notifications);
+    Ok(control)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then ends every event stream, lets in-flight

@@ -189,6 +189,19 @@ impl Control {
         }
     }
 
+    /// Publishes, until the workers stop, the events their packet path reports (tuples latched, scores).
+    pub fn spawn_notifications(
+        &self,
+        mut notifications: tokio::sync::mpsc::UnboundedReceiver<(RoomId, Vec<RouterEvent>)>,
+    ) {
+        let control = self.clone();
+        tokio::spawn(async move {
+            while let Some((room, events)) = notifications.recv().await {
+                control.publish(&room, events);
+            }
+        });
+    }
+
     /// The event hub rooms publish into.
     pub fn events(&self) -> &EventHub {
         &self.inner.events
@@ -1004,12 +1017,14 @@ fn bind_and_create(
                 }
             };
             TransportSetup::Plain(PlainTransportSetup {
-                tuple: tuple(rtp.port()),
-                rtcp_tuple: rtcp.map(|a| tuple(a.port())),
+                tuple: tuple(rtp.0.port()),
+                rtcp_tuple: rtcp.map(|(a, _)| tuple(a.port())),
                 rtcp_mux,
                 comedia,
                 sctp_parameters,
                 srtp_parameters,
+                rtp_socket: rtp.1,
+                rtcp_socket: rtcp.map(|(_, s)| s),
             })
         }
         PendingSetup::WebRtc {
@@ -1030,13 +1045,14 @@ fn bind_and_create(
                     ip: address.to_owned(),
                     address: address.to_owned(),
                     protocol: Protocol::Udp,
-                    port: local.port(),
+                    port: local.0.port(),
                     r#type: IceCandidateType::Host,
                     tcp_type: None,
                 }],
                 dtls_parameters,
                 sctp_parameters,
                 ice_consent_timeout,
+                socket: local.1,
             })
         }
     };

@@ -187,6 +187,48 @@ impl Control {
                         producer_id,
                     }),
                 ),
+                RouterEvent::TransportTuple {
+                    broadcaster_id,
+                    transport_id,
+                    tuple,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::TransportTupleChanged(event::TransportTupleChanged {
+                        transport_id,
+                        tuple,
+                    }),
+                ),
+                RouterEvent::TransportRtcpTuple {
+                    broadcaster_id,
+                    transport_id,
+                    tuple,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::TransportRtcpTupleChanged(event::TransportRtcpTupleChanged {
+                        transport_id,
+                        rtcp_tuple: tuple,
+                    }),
+                ),
+                RouterEvent::ProducerScore {
+                    broadcaster_id,
+                    producer_id,
+                    score,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::ProducerScoreChanged(event::ProducerScoreChanged { producer_id, score }),
+                ),
+                RouterEvent::ConsumerScore {
+                    broadcaster_id,
+                    consumer_id,
+                    score,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::ConsumerScoreChanged(event::ConsumerScoreChanged { consumer_id, score }),
+                ),
                 RouterEvent::DataProducerAdded {
                     broadcaster_id,
                     data_producer_id,

@@ -1,11 +1,13 @@
 //! The runtime: the only place with sockets, threads and clocks.
 //!
 //! One worker thread per core. Each owns the routers of the rooms assigned to it and every socket of their
-//! transports; nothing in a worker is shared with another thread. The control plane reaches a worker by
+//! transports, and runs their packet path (batched receive → engine → batched send) and timers; nothing
+//! in a worker is shared with another thread. The control plane reaches a worker by
 //! sending it a command (a closure) over a channel and awaiting the reply; the worker runs commands between
 //! socket events, so a command sees a consistent room.
 
 mod ports;
+mod udp;
 mod worker;
 
 use std::io;
@@ -16,8 +18,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use mediagate_engine::ids::RoomId;
+use mediagate_engine::router::RouterEvent;
+
 pub use ports::PortRange;
 pub use worker::Worker;
+
+/// Where workers send the events their packet path caused (a tuple latched, a score changed), per room.
+pub type Notifier = tokio::sync::mpsc::UnboundedSender<(RoomId, Vec<RouterEvent>)>;
 
 /// The worker is gone (stopped or crashed).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -104,7 +112,7 @@ pub struct Runtime {
 
 impl Runtime {
     /// Starts the worker threads.
-    pub fn start(config: RuntimeConfig) -> io::Result<Self> {
+    pub fn start(config: RuntimeConfig, notifier: Notifier) -> io::Result<Self> {
         let ports = Arc::new(PortRange::new(config.rtc_ports.clone()));
         let mut workers = Vec::new();
         let mut threads = Vec::new();
@@ -112,10 +120,11 @@ impl Runtime {
             let (poll, waker) = worker::poll_with_waker()?;
             let (tx, rx) = mpsc::channel();
             let load = Arc::new(AtomicUsize::new(0));
-            let state = Worker::new(index, poll, ports.clone());
+            let (ports, notifier) = (ports.clone(), notifier.clone());
+            // The worker's I/O buffers hold raw message headers: they are made on its own thread.
             let thread = std::thread::Builder::new()
                 .name(format!("mediagate-worker-{index}"))
-                .spawn(move || worker::run(state, rx))?;
+                .spawn(move || worker::run(Worker::new(index, poll, ports, notifier), rx))?;
             threads.push(thread);
             workers.push(WorkerHandle {
                 index,

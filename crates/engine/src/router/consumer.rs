@@ -123,10 +123,27 @@ pub struct ConsumerStats {
     pub mime_type: String,
     /// Packets sent.
     pub packet_count: u64,
-    /// Bytes sent.
+    /// Payload bytes sent.
     pub byte_count: u64,
+    /// Bits per second over the last second.
+    pub bitrate: u64,
     /// Packets the endpoint reported lost.
     pub packets_lost: u64,
+    /// Fraction lost in the endpoint's last report, in 1/256.
+    pub fraction_lost: u8,
+    /// Jitter the endpoint reported, in RTP timestamp units.
+    pub jitter: u32,
+    /// Round-trip time in milliseconds, once the endpoint echoed a sender report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_time: Option<f64>,
+    /// Retransmissions sent.
+    pub packets_retransmitted: u64,
+    /// NACKs received.
+    pub nack_count: u64,
+    /// PLIs received.
+    pub pli_count: u64,
+    /// FIRs received.
+    pub fir_count: u64,
     /// Score, 0–10.
     pub score: u8,
 }
@@ -146,6 +163,7 @@ pub(crate) struct Consumer {
     pub(crate) preferred_layers: Option<ConsumerLayers>,
     pub(crate) max_layers: ConsumerLayers,
     pub(crate) producer_streams: usize,
+    pub(crate) media: super::media::ConsumerMedia,
 }
 
 impl Consumer {
@@ -162,7 +180,7 @@ impl Consumer {
             producer_paused: self.producer_paused,
             priority: self.priority,
             score: ConsumerScore {
-                score: 10,
+                score: self.media.stream.score(),
                 producer_score: 0,
                 producer_scores: vec![0; self.producer_streams],
             },
@@ -171,15 +189,11 @@ impl Consumer {
         }
     }
 
-    pub(crate) fn stats(&self) -> ConsumerStats {
+    pub(crate) fn stats(&mut self, now: Option<std::time::Instant>) -> ConsumerStats {
+        let s = self.media.stream.stats(now);
         ConsumerStats {
             r#type: "outbound-rtp".to_owned(),
-            ssrc: self
-                .rtp_parameters
-                .encodings
-                .first()
-                .and_then(|e| e.ssrc)
-                .unwrap_or_default(),
+            ssrc: s.ssrc,
             kind: self.kind.as_str().to_owned(),
             mime_type: self
                 .rtp_parameters
@@ -187,8 +201,18 @@ impl Consumer {
                 .first()
                 .map(|c| c.mime_type.clone())
                 .unwrap_or_default(),
-            score: 10,
-            ..ConsumerStats::default()
+            packet_count: s.packet_count,
+            byte_count: s.byte_count,
+            bitrate: s.bitrate,
+            packets_lost: s.packets_lost,
+            fraction_lost: s.fraction_lost,
+            jitter: s.jitter,
+            round_trip_time: s.round_trip_time,
+            packets_retransmitted: s.packets_retransmitted,
+            nack_count: s.nack_count,
+            pli_count: s.pli_count,
+            fir_count: s.fir_count,
+            score: s.score,
         }
     }
 

@@ -13,14 +13,19 @@
 mod broadcaster;
 mod consumer;
 mod data;
+mod media;
 mod producer;
 mod rng;
 mod transport;
 
 #[cfg(test)]
+mod media_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -186,6 +191,42 @@ pub enum RouterEvent {
         consumer_id: ConsumerId,
         /// Its producer.
         producer_id: ProducerId,
+    },
+    /// A comedia transport latched its remote RTP tuple from the first valid packet.
+    TransportTuple {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The transport.
+        transport_id: TransportId,
+        /// The tuple, with the remote end.
+        tuple: crate::transport_parameters::TransportTuple,
+    },
+    /// A comedia transport without RTCP multiplexing latched its remote RTCP tuple.
+    TransportRtcpTuple {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The transport.
+        transport_id: TransportId,
+        /// The tuple, with the remote end.
+        tuple: crate::transport_parameters::TransportTuple,
+    },
+    /// A producer's stream scores changed.
+    ProducerScore {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The producer.
+        producer_id: ProducerId,
+        /// Scores of its streams.
+        score: Vec<ProducerScore>,
+    },
+    /// A consumer's score changed.
+    ConsumerScore {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The consumer.
+        consumer_id: ConsumerId,
+        /// Its score and its producer's.
+        score: ConsumerScore,
     },
     /// A data producer was created.
     DataProducerAdded {
@@ -429,15 +470,31 @@ pub struct Router {
     /// Producers in creation order (for listings and the `peers` list).
     producer_order: Vec<ProducerId>,
     events: VecDeque<RouterEvent>,
+    /// The latest time given to a `handle_*` call.
+    last_now: Option<Instant>,
+    /// An instant and the same instant as time since the Unix epoch (for NTP timestamps).
+    clock_anchor: Option<(Instant, Duration)>,
+    /// When reports and scores go out next.
+    next_report: Option<Instant>,
+    /// SSRC of the router's own RTCP (receiver reports, keyframe requests).
+    rtcp_ssrc: u32,
+    /// Producers whose endpoints must be asked for a keyframe at the next timeout.
+    pending_keyframe_requests: Vec<ProducerId>,
 }
 
 impl Router {
     /// A room with these (generated) capabilities; `seed` drives SSRC and CNAME choice.
     pub fn new(id: RoomId, rtp_capabilities: RtpCapabilities, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
         Self {
             id,
             rtp_capabilities,
-            rng: Rng::new(seed),
+            rtcp_ssrc: rng.ssrc(),
+            rng,
+            last_now: None,
+            clock_anchor: None,
+            next_report: None,
+            pending_keyframe_requests: Vec::new(),
             broadcasters: BTreeMap::new(),
             transports: HashMap::new(),
             producers: HashMap::new(),
@@ -613,16 +670,6 @@ impl Router {
             .ok_or(NotFound::Transport(id))
     }
 
-    /// Counts a datagram that arrived on a transport's socket and was not routed (no packet path yet,
-    /// or nothing matched it).
-    pub fn handle_unrouted_datagram(&mut self, transport: TransportId, len: usize) {
-        if let Some(t) = self.transports.get_mut(&transport) {
-            t.stats.packets_received += 1;
-            t.stats.bytes_received += len as u64;
-            t.stats.packets_dropped += 1;
-        }
-    }
-
     /// Gives a transport its remote side (once): DTLS parameters for WebRTC, the remote endpoint and SRTP
     /// keying for plain.
     pub fn connect_transport(
@@ -650,13 +697,7 @@ impl Router {
             .transports
             .get_mut(&id)
             .ok_or(NotFound::Transport(id))?;
-        let TransportKind::Plain {
-            setup,
-            remote,
-            remote_srtp,
-            connect_called,
-        } = &mut transport.kind
-        else {
+        let TransportKind::Plain(plain) = &mut transport.kind else {
             return Err(NotFound::Transport(id).into());
         };
         if params.dtls_parameters.is_some() {
@@ -667,9 +708,10 @@ impl Router {
                         .to_owned(),
             });
         }
-        if *connect_called {
+        if plain.connect_called {
             return Err(ConnectError::AlreadyConnected(id));
         }
+        let setup = &plain.setup;
         let invalid = |field, message: &str| ConnectError::Invalid {
             field,
             message: message.to_owned(),
@@ -723,10 +765,18 @@ impl Router {
                     "required (1-65535) when the transport does not multiplex RTCP",
                 ));
             }
-            *remote = Some(params.clone());
+            let port = params.port.unwrap_or_default();
+            plain.remote_rtp = Some(SocketAddr::new(ip, port));
+            plain.remote_rtcp = if plain.setup.rtcp_mux {
+                plain.remote_rtp
+            } else {
+                params.rtcp_port.map(|p| SocketAddr::new(ip, p))
+            };
         }
-        *remote_srtp = params.srtp_parameters;
-        *connect_called = true;
+        if let Some(remote) = &params.srtp_parameters {
+            plain.srtp_in = transport::srtp_session(remote);
+        }
+        plain.connect_called = true;
         Ok(transport.info())
     }
 
@@ -844,7 +894,7 @@ impl Router {
             kind,
             mut rtp_parameters,
             paused,
-            ..
+            key_frame_request_delay,
         } = options;
         let transport = self
             .transports
@@ -934,6 +984,18 @@ impl Router {
             transport.producer_mids.insert(mid.clone());
         }
         transport.producers.insert(id);
+        for (i, encoding) in rtp_parameters.encodings.iter().enumerate() {
+            if let Some(ssrc) = encoding.ssrc {
+                transport.rtp_ssrcs.insert(ssrc, (id, i));
+            }
+        }
+        let media = media::ProducerMedia::new(
+            &rtp_parameters,
+            &rtp_mapping,
+            &self.rtp_capabilities,
+            kind,
+            Duration::from_millis(u64::from(key_frame_request_delay)),
+        );
         let producer = Producer {
             id,
             owner: transport.owner.clone(),
@@ -945,6 +1007,7 @@ impl Router {
             consumable,
             paused,
             consumers: Default::default(),
+            media,
         };
         let info = producer.info();
         self.events.push_back(RouterEvent::ProducerAdded {
@@ -976,11 +1039,10 @@ impl Router {
     }
 
     /// A producer's counters, one entry per stream.
-    pub fn producer_stats(&self, id: ProducerId) -> Result<Vec<ProducerStats>, NotFound> {
-        self.producers
-            .get(&id)
-            .map(Producer::stats)
-            .ok_or(NotFound::Producer(id))
+    pub fn producer_stats(&mut self, id: ProducerId) -> Result<Vec<ProducerStats>, NotFound> {
+        let now = self.last_now;
+        let producer = self.producers.get_mut(&id).ok_or(NotFound::Producer(id))?;
+        Ok(producer.stats(now))
     }
 
     /// Pauses or resumes a producer; its consumers' owners learn it.
@@ -992,6 +1054,9 @@ impl Router {
         let producer = self.producers.get_mut(&id).ok_or(NotFound::Producer(id))?;
         if producer.paused != paused {
             producer.paused = paused;
+            if !paused && !producer.consumers.is_empty() {
+                self.pending_keyframe_requests.push(id);
+            }
             let broadcaster_id = producer.owner.clone();
             self.events.push_back(if paused {
                 RouterEvent::ProducerPaused {
@@ -1009,6 +1074,7 @@ impl Router {
                     continue;
                 };
                 consumer.producer_paused = paused;
+                consumer.media.stream.unsync();
                 let (broadcaster_id, consumer_id) = (consumer.owner.clone(), consumer.id);
                 self.events.push_back(if paused {
                     RouterEvent::ConsumerProducerPaused {
@@ -1044,6 +1110,7 @@ impl Router {
         self.producer_order.retain(|p| *p != id);
         if let Some(transport) = self.transports.get_mut(&producer.transport) {
             transport.producers.remove(&id);
+            transport.rtp_ssrcs.retain(|_, (p, _)| *p != id);
             if let Some(mid) = &producer.rtp_parameters.mid {
                 transport.producer_mids.remove(mid);
             }
@@ -1109,6 +1176,7 @@ impl Router {
             .enable_rtx
             .unwrap_or(producer.kind == MediaKind::Video);
         let ssrc = self.rng.ssrc();
+        let initial_seq = self.rng.next_u64() as u16;
         let mut rtp_parameters =
             ortc::get_consumer_rtp_parameters(&producer.consumable, &caps, enable_rtx, ssrc)
                 .map_err(|e| e.prefixed("rtpCapabilities"))?;
@@ -1142,6 +1210,10 @@ impl Router {
             None => transport.next_consumer_mid(),
         });
         transport.consumers.insert(id);
+        let media = media::ConsumerMedia::new(&rtp_parameters, kind, initial_seq);
+        for ssrc in media.ssrcs() {
+            transport.consumer_ssrcs.insert(ssrc, id);
+        }
         let mut consumer = Consumer {
             id,
             owner: transport.owner.clone(),
@@ -1156,6 +1228,7 @@ impl Router {
             preferred_layers: None,
             max_layers,
             producer_streams,
+            media,
         };
         if r#type != ConsumerType::Simple {
             let wanted = options.preferred_layers.unwrap_or(max_layers);
@@ -1164,6 +1237,9 @@ impl Router {
         let info = consumer.info();
         if let Some(producer) = self.producers.get_mut(&options.producer_id) {
             producer.consumers.insert(id);
+        }
+        if !consumer.paused && !consumer.producer_paused {
+            self.pending_keyframe_requests.push(options.producer_id);
         }
         self.consumers.insert(id, consumer);
         Ok(info)
@@ -1178,15 +1254,17 @@ impl Router {
     }
 
     /// A consumer's counters followed by its producer's (mediasoup's shape).
-    pub fn consumer_stats(&self, id: ConsumerId) -> Result<ConsumerStatsReport, NotFound> {
-        let consumer = self.consumers.get(&id).ok_or(NotFound::Consumer(id))?;
+    pub fn consumer_stats(&mut self, id: ConsumerId) -> Result<ConsumerStatsReport, NotFound> {
+        let now = self.last_now;
+        let consumer = self.consumers.get_mut(&id).ok_or(NotFound::Consumer(id))?;
+        let stats = consumer.stats(now);
         let producer = self
             .producers
-            .get(&consumer.producer)
-            .map(Producer::stats)
+            .get_mut(&consumer.producer)
+            .map(|p| p.stats(now))
             .unwrap_or_default();
         Ok(ConsumerStatsReport {
-            consumer: consumer.stats(),
+            consumer: stats,
             producer,
         })
     }
@@ -1198,7 +1276,14 @@ impl Router {
         paused: bool,
     ) -> Result<ConsumerInfo, NotFound> {
         let consumer = self.consumers.get_mut(&id).ok_or(NotFound::Consumer(id))?;
-        consumer.paused = paused;
+        if consumer.paused != paused {
+            consumer.paused = paused;
+            // Whatever is sent next starts at a keyframe, with no sequence gap.
+            consumer.media.stream.unsync();
+            if !paused && !consumer.producer_paused {
+                self.pending_keyframe_requests.push(consumer.producer);
+            }
+        }
         Ok(consumer.info())
     }
 
@@ -1226,12 +1311,11 @@ impl Router {
         Ok(consumer.info())
     }
 
-    /// Asks the consumer's producer for a keyframe (the packet path acts on it).
+    /// Asks the consumer's producer for a keyframe (sent at the next timeout).
     pub fn request_consumer_key_frame(&mut self, id: ConsumerId) -> Result<(), NotFound> {
-        self.consumers
-            .get(&id)
-            .map(|_| ())
-            .ok_or(NotFound::Consumer(id))
+        let consumer = self.consumers.get(&id).ok_or(NotFound::Consumer(id))?;
+        self.pending_keyframe_requests.push(consumer.producer);
+        Ok(())
     }
 
     /// Closes a consumer.
@@ -1249,6 +1333,7 @@ impl Router {
         };
         if let Some(transport) = self.transports.get_mut(&consumer.transport) {
             transport.consumers.remove(&id);
+            transport.consumer_ssrcs.retain(|_, c| *c != id);
         }
         if let Some(producer) = self.producers.get_mut(&consumer.producer) {
             producer.consumers.remove(&id);

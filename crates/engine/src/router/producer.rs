@@ -104,8 +104,11 @@ pub struct ProducerStats {
     /// Always `inbound-rtp`.
     #[serde(rename = "type")]
     pub r#type: String,
-    /// SSRC of the stream.
+    /// SSRC of the stream as the endpoint sends it.
     pub ssrc: u32,
+    /// RID of the stream, when signalled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rid: Option<String>,
     /// Media kind.
     pub kind: String,
     /// MIME type of the stream's codec.
@@ -114,10 +117,20 @@ pub struct ProducerStats {
     pub packet_count: u64,
     /// Bytes received.
     pub byte_count: u64,
-    /// Packets lost.
+    /// Packets lost (RFC 3550 cumulative count).
     pub packets_lost: u64,
+    /// Interarrival jitter, in RTP timestamp units.
+    pub jitter: u32,
+    /// Bits per second over the last second.
+    pub bitrate: u64,
     /// Score, 0–10.
     pub score: u8,
+    /// Keyframes received.
+    pub key_frames: u64,
+    /// PLIs sent to the endpoint.
+    pub pli_count: u64,
+    /// FIRs sent to the endpoint.
+    pub fir_count: u64,
 }
 
 #[derive(Debug)]
@@ -132,6 +145,7 @@ pub(crate) struct Producer {
     pub(crate) consumable: RtpParameters,
     pub(crate) paused: bool,
     pub(crate) consumers: BTreeSet<ConsumerId>,
+    pub(crate) media: super::media::ProducerMedia,
 }
 
 impl Producer {
@@ -146,26 +160,67 @@ impl Producer {
             rtp_mapping: self.rtp_mapping.clone(),
             consumable_rtp_parameters: self.consumable.clone(),
             paused: self.paused,
-            score: Vec::new(),
+            score: self.scores(),
         }
     }
 
-    pub(crate) fn stats(&self) -> Vec<ProducerStats> {
+    /// Scores of the streams that have received media.
+    pub(crate) fn scores(&self) -> Vec<ProducerScore> {
+        self.media
+            .streams
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let s = s.as_ref()?;
+                Some(ProducerScore {
+                    encoding_idx: i as u32,
+                    ssrc: s.ssrc(),
+                    rid: self
+                        .rtp_parameters
+                        .encodings
+                        .get(i)
+                        .and_then(|e| e.rid.clone()),
+                    score: s.score(),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn stats(&mut self, now: Option<std::time::Instant>) -> Vec<ProducerStats> {
         let mime_type = self
             .rtp_parameters
             .codecs
             .first()
             .map(|c| c.mime_type.clone())
             .unwrap_or_default();
-        self.rtp_mapping
-            .encodings
-            .iter()
-            .map(|e| ProducerStats {
-                r#type: "inbound-rtp".to_owned(),
-                ssrc: e.ssrc.unwrap_or(e.mapped_ssrc),
-                kind: self.kind.as_str().to_owned(),
-                mime_type: mime_type.clone(),
-                ..ProducerStats::default()
+        let kind = self.kind.as_str();
+        self.media
+            .streams
+            .iter_mut()
+            .enumerate()
+            .map(|(i, stream)| {
+                let signalled = self.rtp_mapping.encodings.get(i);
+                let s = stream.as_mut().map(|s| s.stats(now)).unwrap_or_default();
+                ProducerStats {
+                    r#type: "inbound-rtp".to_owned(),
+                    ssrc: if s.ssrc != 0 {
+                        s.ssrc
+                    } else {
+                        signalled.and_then(|e| e.ssrc).unwrap_or_default()
+                    },
+                    rid: signalled.and_then(|e| e.rid.clone()),
+                    kind: kind.to_owned(),
+                    mime_type: mime_type.clone(),
+                    packet_count: s.packet_count,
+                    byte_count: s.byte_count,
+                    packets_lost: s.packets_lost,
+                    jitter: s.jitter,
+                    bitrate: s.bitrate,
+                    score: s.score,
+                    key_frames: s.keyframes,
+                    pli_count: s.pli_count,
+                    fir_count: s.fir_count,
+                }
             })
             .collect()
     }

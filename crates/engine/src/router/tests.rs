@@ -9,16 +9,16 @@ use crate::transport_parameters::{
     DtlsFingerprint, FingerprintAlgorithm, Protocol, TransportTuple,
 };
 
-fn router() -> Router {
+pub(super) fn router() -> Router {
     let caps = ortc::generate_router_rtp_capabilities(&ortc::default_media_codecs()).unwrap();
     Router::new("room".parse().unwrap(), caps, 42)
 }
 
-fn name(s: &str) -> BroadcasterId {
+pub(super) fn name(s: &str) -> BroadcasterId {
     s.parse().unwrap()
 }
 
-fn join(router: &mut Router, id: &str, with_caps: bool) -> BroadcasterId {
+pub(super) fn join(router: &mut Router, id: &str, with_caps: bool) -> BroadcasterId {
     let rtp_capabilities = with_caps.then(|| router.rtp_capabilities().clone());
     router
         .join(BroadcasterOptions {
@@ -36,7 +36,7 @@ fn join(router: &mut Router, id: &str, with_caps: bool) -> BroadcasterId {
     name(id)
 }
 
-fn tuple(port: u16) -> TransportTuple {
+pub(super) fn tuple(port: u16) -> TransportTuple {
     TransportTuple {
         local_address: "127.0.0.1".to_owned(),
         local_ip: "127.0.0.1".to_owned(),
@@ -47,7 +47,12 @@ fn tuple(port: u16) -> TransportTuple {
     }
 }
 
-fn plain(router: &mut Router, owner: &BroadcasterId, comedia: bool, sctp: bool) -> TransportId {
+pub(super) fn plain(
+    router: &mut Router,
+    owner: &BroadcasterId,
+    comedia: bool,
+    sctp: bool,
+) -> TransportId {
     let id = TransportId::new_random();
     router
         .create_transport(
@@ -65,13 +70,15 @@ fn plain(router: &mut Router, owner: &BroadcasterId, comedia: bool, sctp: bool) 
                     max_message_size: 262_144,
                 }),
                 srtp_parameters: None,
+                rtp_socket: crate::net::SocketRef(0),
+                rtcp_socket: Some(crate::net::SocketRef(1)),
             }),
         )
         .unwrap();
     id
 }
 
-fn vp8(ssrc: Option<u32>, mid: Option<&str>) -> ProducerOptions {
+pub(super) fn vp8(ssrc: Option<u32>, mid: Option<&str>) -> ProducerOptions {
     ProducerOptions {
         kind: MediaKind::Video,
         rtp_parameters: RtpParameters {
@@ -95,7 +102,7 @@ fn vp8(ssrc: Option<u32>, mid: Option<&str>) -> ProducerOptions {
     }
 }
 
-fn consume_options(producer_id: ProducerId) -> ConsumerOptions {
+pub(super) fn consume_options(producer_id: ProducerId) -> ConsumerOptions {
     ConsumerOptions {
         producer_id,
         rtp_capabilities: None,
@@ -107,7 +114,7 @@ fn consume_options(producer_id: ProducerId) -> ConsumerOptions {
     }
 }
 
-fn drain(router: &mut Router) -> Vec<RouterEvent> {
+pub(super) fn drain(router: &mut Router) -> Vec<RouterEvent> {
     std::iter::from_fn(|| router.poll_event()).collect()
 }
 
@@ -551,6 +558,7 @@ fn webrtc_connect_takes_the_server_role_unless_told_otherwise() {
             },
             sctp_parameters: None,
             ice_consent_timeout: 30,
+            socket: crate::net::SocketRef(2),
         }),
     )
     .unwrap();

@@ -1,8 +1,8 @@
 //! A transport's room-side state: its kind-specific network parameters, the objects it carries, and the
 //! per-transport rules (MID and SSRC uniqueness, CNAME, consumer MIDs, SCTP stream ids).
 
-use std::collections::{BTreeSet, HashSet};
-use std::net::IpAddr;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 use crate::ids::{
     BroadcasterId, ConsumerId, DataConsumerId, DataProducerId, ProducerId, TransportId,
 };
+use crate::net::SocketRef;
 use crate::sctp_parameters::{NumSctpStreams, SctpCapabilities, SctpParameters};
+use crate::srtp::{SrtpSession, SrtpSessionOptions};
 use crate::transport_parameters::{
     DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState, SctpState,
     SrtpCryptoSuite, SrtpParameters, TransportTuple,
@@ -41,6 +43,10 @@ pub struct PlainTransportSetup {
     pub sctp_parameters: Option<SctpParameters>,
     /// Local SRTP keying when SRTP is enabled.
     pub srtp_parameters: Option<SrtpParameters>,
+    /// Socket bound for RTP (and RTCP when muxed).
+    pub rtp_socket: SocketRef,
+    /// Socket bound for RTCP when not muxed.
+    pub rtcp_socket: Option<SocketRef>,
 }
 
 /// A WebRTC transport's local ICE and DTLS parameters, made by the control layer and runtime.
@@ -56,6 +62,8 @@ pub struct WebRtcTransportSetup {
     pub sctp_parameters: Option<SctpParameters>,
     /// Seconds without a valid ICE check before consent expires.
     pub ice_consent_timeout: u8,
+    /// Socket bound for ICE, DTLS and media.
+    pub socket: SocketRef,
 }
 
 /// Kind-specific setup of a new transport.
@@ -271,19 +279,63 @@ pub struct TransportStats {
     pub packets_received: u64,
     /// Datagrams sent.
     pub packets_sent: u64,
-    /// Datagrams dropped: unknown, malformed or from an unexpected address.
+    /// Datagrams dropped, for any of the reasons below.
     pub packets_dropped: u64,
+    /// Dropped: not RTP/RTCP (or RTP on the RTCP port), or not supported on this transport yet.
+    pub dropped_unsupported: u64,
+    /// Dropped: from an address other than the connected or latched remote end, or before connect.
+    pub dropped_unexpected_source: u64,
+    /// Dropped: SRTP/SRTCP authentication, replay or decryption failed (or no remote key yet).
+    pub dropped_srtp_failure: u64,
+    /// Dropped: malformed RTP or RTCP.
+    pub dropped_malformed: u64,
+    /// Dropped: RTP whose SSRC (MID, RID) matches no producer.
+    pub dropped_unknown_ssrc: u64,
+    /// Dropped: RTP with a payload type the producer did not declare.
+    pub dropped_unknown_payload_type: u64,
+}
+
+/// Network state of a plain transport.
+#[derive(Debug)]
+pub(crate) struct PlainState {
+    pub(crate) setup: PlainTransportSetup,
+    /// Where RTP (and RTCP when muxed) goes and must come from: connected or latched (comedia).
+    pub(crate) remote_rtp: Option<SocketAddr>,
+    /// Where RTCP goes and must come from when not muxed.
+    pub(crate) remote_rtcp: Option<SocketAddr>,
+    /// `connect` was called (it may be called once, even on a comedia transport).
+    pub(crate) connect_called: bool,
+    /// Decrypts what the remote side sends (its key, from `connect`).
+    pub(crate) srtp_in: Option<SrtpSession>,
+    /// Encrypts what we send (our key, `srtpParameters`).
+    pub(crate) srtp_out: Option<SrtpSession>,
+}
+
+impl PlainState {
+    /// Where RTCP is sent: the RTCP remote, or the RTP one when muxed.
+    pub(crate) fn rtcp_destination(&self) -> Option<(SocketRef, SocketAddr)> {
+        if self.setup.rtcp_mux {
+            self.remote_rtp.map(|a| (self.setup.rtp_socket, a))
+        } else {
+            Some((self.setup.rtcp_socket?, self.remote_rtcp?))
+        }
+    }
+}
+
+/// An SRTP session from SDES keying (`keyBase64` = master key ‖ master salt).
+pub(crate) fn srtp_session(params: &SrtpParameters) -> Option<SrtpSession> {
+    let key = decode_base64(&params.key_base64)?;
+    SrtpSession::from_key_and_salt(
+        params.crypto_suite.into(),
+        &key,
+        SrtpSessionOptions::default(),
+    )
+    .ok()
 }
 
 #[derive(Debug)]
 pub(crate) enum TransportKind {
-    Plain {
-        setup: PlainTransportSetup,
-        remote: Option<ConnectParameters>,
-        remote_srtp: Option<SrtpParameters>,
-        /// `connect` was called (it may be called once, even on a comedia transport).
-        connect_called: bool,
-    },
+    Plain(Box<PlainState>),
     WebRtc {
         setup: WebRtcTransportSetup,
         ice_state: IceState,
@@ -311,6 +363,10 @@ pub(crate) struct Transport {
     /// SCTP stream ids in use by data producers (inbound) and data consumers (outbound).
     pub(crate) sctp_in_streams: HashSet<u16>,
     pub(crate) sctp_out_streams: HashSet<u16>,
+    /// Incoming SSRC → producer and encoding (signalled, or learnt from MID/RID).
+    pub(crate) rtp_ssrcs: HashMap<u32, (ProducerId, usize)>,
+    /// SSRCs this transport sends (consumers' media and RTX) → consumer, for RTCP feedback.
+    pub(crate) consumer_ssrcs: HashMap<u32, ConsumerId>,
     pub(crate) stats: TransportStats,
 }
 
@@ -318,12 +374,14 @@ impl Transport {
     pub(crate) fn new(id: TransportId, owner: BroadcasterId, setup: TransportSetup) -> Self {
         let (kind, type_name) = match setup {
             TransportSetup::Plain(setup) => (
-                TransportKind::Plain {
+                TransportKind::Plain(Box::new(PlainState {
+                    srtp_out: setup.srtp_parameters.as_ref().and_then(srtp_session),
                     setup,
-                    remote: None,
-                    remote_srtp: None,
+                    remote_rtp: None,
+                    remote_rtcp: None,
                     connect_called: false,
-                },
+                    srtp_in: None,
+                })),
                 "plain-rtp-transport",
             ),
             TransportSetup::WebRtc(setup) => (
@@ -351,6 +409,8 @@ impl Transport {
             next_consumer_mid: 0,
             sctp_in_streams: HashSet::new(),
             sctp_out_streams: HashSet::new(),
+            rtp_ssrcs: HashMap::new(),
+            consumer_ssrcs: HashMap::new(),
             stats: TransportStats {
                 r#type: type_name.to_owned(),
                 transport_id: id.to_string(),
@@ -361,7 +421,7 @@ impl Transport {
 
     pub(crate) fn sctp_parameters(&self) -> Option<SctpParameters> {
         match &self.kind {
-            TransportKind::Plain { setup, .. } => setup.sctp_parameters,
+            TransportKind::Plain(plain) => plain.setup.sctp_parameters,
             TransportKind::WebRtc { setup, .. } => setup.sctp_parameters,
         }
     }
@@ -370,32 +430,28 @@ impl Transport {
         let sctp_parameters = self.sctp_parameters();
         let sctp_state = sctp_parameters.map(|_| SctpState::New);
         match &self.kind {
-            TransportKind::Plain { setup, remote, .. } => {
-                let with_remote = |tuple: &TransportTuple, port: Option<u16>| {
+            TransportKind::Plain(plain) => {
+                let setup = &plain.setup;
+                let with_remote = |tuple: &TransportTuple, remote: Option<SocketAddr>| {
                     let mut tuple = tuple.clone();
-                    if let Some(remote) = remote {
-                        tuple.remote_ip = remote.ip;
-                        tuple.remote_port = port;
-                    }
+                    tuple.remote_ip = remote.map(|r| r.ip());
+                    tuple.remote_port = remote.map(|r| r.port());
                     tuple
                 };
-                let remote_rtcp_port = remote
-                    .as_ref()
-                    .and_then(|r| if setup.rtcp_mux { r.port } else { r.rtcp_port });
                 TransportInfo::Plain(PlainTransportInfo {
                     id: self.id,
                     broadcaster_id: self.owner.clone(),
                     ip: setup.tuple.local_address.clone(),
                     port: setup.tuple.local_port,
                     rtcp_port: setup.rtcp_tuple.as_ref().map(|t| t.local_port),
-                    tuple: with_remote(&setup.tuple, remote.as_ref().and_then(|r| r.port)),
+                    tuple: with_remote(&setup.tuple, plain.remote_rtp),
                     rtcp_tuple: setup
                         .rtcp_tuple
                         .as_ref()
-                        .map(|t| with_remote(t, remote_rtcp_port)),
+                        .map(|t| with_remote(t, plain.remote_rtcp)),
                     rtcp_mux: setup.rtcp_mux,
                     comedia: setup.comedia,
-                    connected: remote.is_some(),
+                    connected: plain.remote_rtp.is_some(),
                     sctp_parameters,
                     sctp_state,
                     srtp_parameters: setup.srtp_parameters.clone(),
@@ -435,11 +491,21 @@ impl Transport {
 
 /// Whether an SRTP suite's base64 key has the right length.
 pub(crate) fn srtp_key_is_valid(suite: SrtpCryptoSuite, key_base64: &str) -> bool {
-    base64_decoded_len(key_base64) == Some(suite.key_length())
+    decode_base64(key_base64).is_some_and(|k| k.len() == suite.key_length())
 }
 
-/// Length of a standard base64 string's decoded bytes, if it is well formed.
-fn base64_decoded_len(s: &str) -> Option<usize> {
+/// Decodes standard base64 (RFC 4648 §4, padded).
+pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
     let bytes = s.as_bytes();
     if bytes.is_empty() || bytes.len() % 4 != 0 {
         return None;
@@ -448,19 +514,33 @@ fn base64_decoded_len(s: &str) -> Option<usize> {
     if padding > 2 {
         return None;
     }
-    let body = &bytes[..bytes.len() - padding];
-    if !body
-        .iter()
-        .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
-    {
-        return None;
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, chunk) in bytes.chunks(4).enumerate() {
+        let last = i == bytes.len() / 4 - 1;
+        let pad = if last { padding } else { 0 };
+        let mut n = 0u32;
+        for (j, &c) in chunk.iter().enumerate() {
+            let v = if j >= 4 - pad { 0 } else { value(c)? };
+            n = n << 6 | v;
+        }
+        let [_, a, b, c] = n.to_be_bytes();
+        out.extend_from_slice(&[a, b, c][..3 - pad]);
     }
-    Some(bytes.len() / 4 * 3 - padding)
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_decoding() {
+        assert_eq!(decode_base64("TWFu").unwrap(), b"Man");
+        assert_eq!(decode_base64("TWE=").unwrap(), b"Ma");
+        assert_eq!(decode_base64("TQ==").unwrap(), b"M");
+        assert!(decode_base64("TQ=").is_none());
+        assert!(decode_base64("T!==").is_none());
+    }
 
     #[test]
     fn srtp_key_lengths() {

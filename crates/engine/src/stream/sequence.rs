@@ -1,10 +1,11 @@
 //! Receive-side sequence tracking of one RTP source (RFC 3550 §6.4.1 and Appendix A.1, A.3).
 //!
-//! Owns: the extended highest sequence number, the probation of a new source, the counts behind cumulative
-//! loss and the per-report fraction lost. Must not: look at payloads or time.
+//! Owns: the extended highest sequence number, the counts behind cumulative loss and the per-report fraction
+//! lost. Must not: look at payloads or time.
+//!
+//! Unlike RFC 3550 A.1, a new source is trusted from its first packet (no probation), as mediasoup does: an
+//! SFU must not drop the first packets of a stream, which are usually a keyframe's.
 
-/// Packets in sequence needed before a new source is trusted (RFC 3550 A.1 `MIN_SEQUENTIAL`).
-const MIN_SEQUENTIAL: u16 = 2;
 /// Largest forward jump still taken as in order (mediasoup: 3000).
 const MAX_DROPOUT: u16 = 3000;
 /// Largest backward distance taken as a late (reordered or retransmitted) packet (mediasoup: 1500).
@@ -18,7 +19,7 @@ pub enum SequenceVerdict {
     Advanced,
     /// Older than the highest sequence number but close enough: reordered, retransmitted or duplicate.
     Late,
-    /// A new source still on probation, or a jump too large to trust yet: drop it.
+    /// A jump too large to trust yet (the source may have restarted; the next packet decides): drop it.
     Rejected,
 }
 
@@ -30,7 +31,6 @@ pub struct SequenceTracker {
     cycles: u32,
     base_seq: u32,
     bad_seq: u32,
-    probation: u16,
     received: u64,
     expected_prior: u64,
     received_prior: u64,
@@ -57,31 +57,16 @@ impl SequenceTracker {
         if !self.started {
             self.started = true;
             self.init(seq);
-            self.max_seq = seq.wrapping_sub(1);
-            self.probation = MIN_SEQUENTIAL;
+            self.received = 1;
+            return SequenceVerdict::Advanced;
         }
         let udelta = seq.wrapping_sub(self.max_seq);
-        if self.probation > 0 {
-            if seq == self.max_seq.wrapping_add(1) {
-                self.probation -= 1;
-                self.max_seq = seq;
-                if self.probation == 0 {
-                    self.init(seq);
-                    self.received += 1;
-                    return SequenceVerdict::Advanced;
-                }
-            } else {
-                self.probation = MIN_SEQUENTIAL - 1;
-                self.max_seq = seq;
-            }
-            return SequenceVerdict::Rejected;
-        }
-        if udelta < MAX_DROPOUT {
+        if udelta != 0 && udelta < MAX_DROPOUT {
             if seq < self.max_seq {
                 self.cycles += SEQ_MOD;
             }
             self.max_seq = seq;
-        } else if udelta <= u16::MAX - MAX_MISORDER {
+        } else if udelta != 0 && udelta <= u16::MAX - MAX_MISORDER {
             // A very large jump: the source may have restarted. Trust it on the second packet in a row.
             if u32::from(seq) == self.bad_seq {
                 self.init(seq);
@@ -97,9 +82,9 @@ impl SequenceTracker {
         SequenceVerdict::Advanced
     }
 
-    /// Whether the source passed probation.
+    /// Whether a packet was seen.
     pub fn is_valid(&self) -> bool {
-        self.started && self.probation == 0
+        self.started
     }
 
     /// Highest sequence number with its wrap-around count in the upper 16 bits.
@@ -146,63 +131,55 @@ impl SequenceTracker {
 mod tests {
     use super::*;
 
-    fn trusted(start: u16) -> SequenceTracker {
-        let mut t = SequenceTracker::new();
-        assert_eq!(t.handle(start), SequenceVerdict::Rejected);
-        assert_eq!(t.handle(start.wrapping_add(1)), SequenceVerdict::Advanced);
-        t
-    }
-
     #[test]
-    fn probation_then_in_order() {
-        let mut t = trusted(100);
-        assert!(t.is_valid());
-        for seq in 102..200 {
+    fn trusted_from_the_first_packet() {
+        let mut t = SequenceTracker::new();
+        for seq in 100..200 {
             assert_eq!(t.handle(seq), SequenceVerdict::Advanced);
         }
-        assert_eq!(t.expected(), 99);
-        assert_eq!(t.received(), 99);
+        assert!(t.is_valid());
+        assert_eq!(t.expected(), 100);
+        assert_eq!(t.received(), 100);
         assert_eq!(t.cumulative_lost(), 0);
     }
 
     #[test]
-    fn probation_restarts_on_a_jump() {
-        let mut t = SequenceTracker::new();
-        assert_eq!(t.handle(10), SequenceVerdict::Rejected);
-        assert_eq!(t.handle(50), SequenceVerdict::Rejected);
-        assert_eq!(t.handle(51), SequenceVerdict::Advanced);
-    }
-
-    #[test]
     fn wraps_around() {
-        let mut t = trusted(65534);
-        assert_eq!(t.handle(0), SequenceVerdict::Advanced);
-        assert_eq!(t.handle(1), SequenceVerdict::Advanced);
+        let mut t = SequenceTracker::new();
+        for seq in [65534, 65535, 0, 1] {
+            assert_eq!(t.handle(seq), SequenceVerdict::Advanced);
+        }
         assert_eq!(t.extended_highest(), 65536 + 1);
-        // Counting starts at the packet that ended probation (65535).
-        assert_eq!(t.expected(), 3);
+        assert_eq!(t.expected(), 4);
     }
 
     #[test]
     fn loss_and_fraction_lost() {
-        let mut t = trusted(0);
-        // Counting starts at 1; 2..=101 arrive but for every fourth packet.
-        for seq in 2..=101u16 {
-            if seq % 4 != 0 {
+        let mut t = SequenceTracker::new();
+        // 0..=99 but for every fourth packet.
+        for seq in 0..100u16 {
+            if seq % 4 != 3 {
                 t.handle(seq);
             }
         }
-        assert_eq!(t.expected(), 101);
-        assert_eq!(t.cumulative_lost(), 25);
-        assert_eq!(t.take_fraction_lost(), (25 * 256 / 101) as u8);
-        // A late arrival is counted as received and makes the next interval's loss negative → 0.
-        assert_eq!(t.handle(4), SequenceVerdict::Late);
+        assert_eq!(t.expected(), 99, "the highest received is 98");
+        assert_eq!(t.cumulative_lost(), 24);
+        assert_eq!(t.take_fraction_lost(), (24 * 256 / 99) as u8);
+        // A late arrival is counted as received; the next interval has no loss.
+        assert_eq!(t.handle(3), SequenceVerdict::Late);
+        assert_eq!(
+            t.handle(3),
+            SequenceVerdict::Late,
+            "a duplicate is late too"
+        );
         assert_eq!(t.take_fraction_lost(), 0);
     }
 
     #[test]
     fn a_restarted_source_is_trusted_on_its_second_packet() {
-        let mut t = trusted(1000);
+        let mut t = SequenceTracker::new();
+        t.handle(1000);
+        t.handle(1001);
         assert_eq!(t.handle(30000), SequenceVerdict::Rejected);
         assert_eq!(t.handle(30001), SequenceVerdict::Advanced);
         assert_eq!(t.handle(30002), SequenceVerdict::Advanced);
