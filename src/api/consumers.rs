@@ -30,6 +30,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
         )
         .route("/consumers/{consumerId}/priority", put(priority))
         .route("/consumers/{consumerId}/stats", get(stats))
+        .route("/consumers/{consumerId}/sdp", get(sdp))
 }
 
 /// Body of `PUT /consumers/{consumerId}/priority`.
@@ -144,4 +145,21 @@ async fn stats(
     Path(id): Path<ConsumerId>,
 ) -> Result<axum::Json<ConsumerStatsReport>, ApiError> {
     Ok(axum::Json(control.consumer_stats(id).await?))
+}
+
+/// An SDP that FFmpeg, ffplay or GStreamer opens to receive the consumer's stream on the address its plain
+/// transport was connected to: `ffmpeg -protocol_whitelist file,udp,rtp -i consumer.sdp …`.
+#[utoipa::path(get, path = "/consumers/{consumerId}/sdp", tag = "consumers",
+    params(("consumerId" = ConsumerId, Path, description = "Consumer id")),
+    responses(
+        (status = 200, description = "The receiver's SDP", content_type = "application/sdp", body = String),
+        (status = 409, description = "Not a plain transport, or not connected yet",
+            content_type = "application/problem+json", body = super::Problem),
+    ))]
+async fn sdp(
+    State(control): State<AppState>,
+    Path(id): Path<ConsumerId>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let sdp = control.consumer_sdp(id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/sdp")], sdp))
 }

@@ -9,15 +9,16 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mediagate_engine::ortc::OrtcError;
 use mediagate_engine::router::{
-    ConnectError, ConsumeDataError, ConsumeError, ProduceDataError, ProduceError, RestartIceError,
+    ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, ProduceDataError, ProduceError,
+    RestartIceError,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::control::{
-    AccessError, ConnectTransportError, CreateConsumerError, CreateDataConsumerError,
-    CreateDataProducerError, CreateProducerError, CreateRoomError, CreateTransportError, JoinError,
-    RestartIceTransportError,
+    AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
+    CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
+    CreateTransportError, JoinError, RestartIceTransportError,
 };
 
 /// An RFC 9457 problem details object.
@@ -269,6 +270,20 @@ impl From<CreateDataConsumerError> for ApiError {
                 }
                 ConsumeDataError::Rejected(e) => e.into(),
                 ConsumeDataError::NoStreamAvailable(_) => Self::unavailable(e.to_string()),
+            },
+        }
+    }
+}
+
+impl From<ConsumerSdpAccessError> for ApiError {
+    fn from(e: ConsumerSdpAccessError) -> Self {
+        match e {
+            ConsumerSdpAccessError::Access(e) => e.into(),
+            ConsumerSdpAccessError::Refused(e) => match e {
+                ConsumerSdpError::NotFound(_) => Self::not_found(e.to_string()),
+                ConsumerSdpError::NotPlain(_) | ConsumerSdpError::NotConnected(_) => {
+                    Self::new(StatusCode::CONFLICT, e.to_string())
+                }
             },
         }
     }

@@ -32,7 +32,7 @@ use crate::events::{Event, StreamReset};
         producers::stats,
         consumers::get_consumer, consumers::delete_consumer, consumers::pause, consumers::resume,
         consumers::request_key_frame, consumers::preferred_layers, consumers::priority,
-        consumers::stats,
+        consumers::stats, consumers::sdp,
         data::get_data_producer, data::delete_data_producer, data::get_data_consumer,
         data::delete_data_consumer,
         legacy::connect, legacy::produce, legacy::consume, legacy::consume_data,

@@ -3,8 +3,8 @@
 use mediagate_engine::ids::{BroadcasterId, RoomId};
 use mediagate_engine::ortc::OrtcError;
 use mediagate_engine::router::{
-    ConnectError, ConsumeDataError, ConsumeError, JoinError as RouterJoinError, NotFound,
-    ProduceDataError, ProduceError, RestartIceError,
+    ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, JoinError as RouterJoinError,
+    NotFound, ProduceDataError, ProduceError, RestartIceError,
 };
 
 use crate::runtime::WorkerGone;
@@ -119,4 +119,8 @@ engine_operation_error!(
 engine_operation_error!(
     /// Why a data consumer could not be created.
     CreateDataConsumerError wraps ConsumeDataError
+);
+engine_operation_error!(
+    /// Why a consumer's receiver SDP cannot be made.
+    ConsumerSdpAccessError wraps ConsumerSdpError
 );

@@ -43,9 +43,9 @@ use crate::runtime::{Runtime, Worker, WorkerHandle};
 
 pub use certificate::{Certificate, CertificateError};
 pub use error::{
-    AccessError, ConnectTransportError, CreateConsumerError, CreateDataConsumerError,
-    CreateDataProducerError, CreateProducerError, CreateRoomError, CreateTransportError, JoinError,
-    RestartIceTransportError,
+    AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
+    CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
+    CreateTransportError, JoinError, RestartIceTransportError,
 };
 
 /// Control-plane settings.
@@ -806,6 +806,15 @@ impl Control {
         Ok(self
             .on_object(id.as_uuid(), NotFound::Consumer(id), move |r| {
                 r.consumer(id)
+            })
+            .await??)
+    }
+
+    /// The SDP a plain RTP receiver opens to receive a consumer's stream.
+    pub async fn consumer_sdp(&self, id: ConsumerId) -> Result<String, ConsumerSdpAccessError> {
+        Ok(self
+            .on_object(id.as_uuid(), NotFound::Consumer(id), move |r| {
+                r.consumer_sdp(id)
             })
             .await??)
     }

@@ -362,6 +362,22 @@ pub enum ConsumeError {
     DuplicateMid(String),
 }
 
+/// Why a consumer's receiver SDP cannot be made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConsumerSdpError {
+    /// Unknown consumer.
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// Only plain transports have a receiver SDP.
+    #[error("consumer {0} is on a webrtc transport: its SDP comes from the WebRTC negotiation")]
+    NotPlain(ConsumerId),
+    /// The receiver's address is not known yet.
+    #[error(
+        "the transport of consumer {0} is not connected: connect it to the receiver's ip and port first"
+    )]
+    NotConnected(ConsumerId),
+}
+
 /// Why a data producer could not be created.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProduceDataError {
@@ -1251,6 +1267,39 @@ impl Router {
             .get(&id)
             .map(Consumer::info)
             .ok_or(NotFound::Consumer(id))
+    }
+
+    /// An SDP a plain RTP receiver (FFmpeg, ffplay, GStreamer) opens to receive a consumer's stream on the
+    /// address its plain transport was connected to.
+    pub fn consumer_sdp(&self, id: ConsumerId) -> Result<String, ConsumerSdpError> {
+        let consumer = self.consumers.get(&id).ok_or(NotFound::Consumer(id))?;
+        let transport = self
+            .transports
+            .get(&consumer.transport)
+            .ok_or(NotFound::Consumer(id))?;
+        let TransportKind::Plain(plain) = &transport.kind else {
+            return Err(ConsumerSdpError::NotPlain(id));
+        };
+        let remote = plain.remote_rtp.ok_or(ConsumerSdpError::NotConnected(id))?;
+        let rtcp_port = if plain.setup.rtcp_mux {
+            None
+        } else {
+            Some(
+                plain
+                    .remote_rtcp
+                    .map_or(remote.port().wrapping_add(1), |a| a.port()),
+            )
+        };
+        Ok(crate::sdp::receiver_sdp(
+            consumer.kind,
+            &consumer.rtp_parameters,
+            &crate::sdp::ReceiverEndpoint {
+                ip: remote.ip(),
+                port: remote.port(),
+                rtcp_port,
+                srtp: plain.setup.srtp_parameters.as_ref(),
+            },
+        ))
     }
 
     /// A consumer's counters followed by its producer's (mediasoup's shape).

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Publishes Opus + VP8 into a mediagate room with FFmpeg, the way mediasoup-demo's broadcasters/ffmpeg.sh
+# does (two plain transports with comedia and RTCP on its own port, SSRC-routed producers), with curl.
+#
+#   SERVER_URL  mediagate's HTTP address         (default http://127.0.0.1:3000)
+#   ROOM_ID     the room                         (default demo; created on first use)
+#   MEDIA_FILE  a file with audio and video      (default: FFmpeg's lavfi test sources)
+#   DURATION    stop after this many seconds     (default: run until interrupted)
+#
+# It prints `AUDIO_PRODUCER_ID=…` and `VIDEO_PRODUCER_ID=…`, and deletes its broadcaster on exit.
+set -euo pipefail
+
+SERVER_URL=${SERVER_URL:-http://127.0.0.1:3000}
+ROOM_ID=${ROOM_ID:-demo}
+MEDIA_FILE=${MEDIA_FILE:-}
+DURATION=${DURATION:-}
+BROADCASTER_ID=ffmpeg-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+AUDIO_SSRC=1111
+AUDIO_PT=100
+VIDEO_SSRC=2222
+VIDEO_PT=101
+
+api() {
+  local method=$1 path=$2
+  shift 2
+  curl -sS --fail-with-body -X "$method" -H 'content-type: application/json' "$SERVER_URL$path" "$@"
+}
+
+api GET "/rooms/$ROOM_ID" > /dev/null
+api POST "/rooms/$ROOM_ID/broadcasters" \
+  -d "{\"id\": \"$BROADCASTER_ID\", \"displayName\": \"FFmpeg\", \"device\": {\"name\": \"FFmpeg\"}}" > /dev/null
+FFMPEG_PID=
+cleanup() {
+  [ -n "$FFMPEG_PID" ] && kill "$FFMPEG_PID" 2> /dev/null || true
+  api DELETE "/rooms/$ROOM_ID/broadcasters/$BROADCASTER_ID" > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+transport() {
+  api POST "/rooms/$ROOM_ID/broadcasters/$BROADCASTER_ID/transports" \
+    -d '{"type": "plain", "comedia": true, "rtcpMux": false}'
+}
+read -r AUDIO_TRANSPORT_ID AUDIO_IP AUDIO_PORT AUDIO_RTCP_PORT < <(transport | jq -r '"\(.id) \(.ip) \(.port) \(.rtcpPort)"')
+read -r VIDEO_TRANSPORT_ID VIDEO_IP VIDEO_PORT VIDEO_RTCP_PORT < <(transport | jq -r '"\(.id) \(.ip) \(.port) \(.rtcpPort)"')
+
+AUDIO_PRODUCER_ID=$(api POST "/transports/$AUDIO_TRANSPORT_ID/producers" -d "{
+  \"kind\": \"audio\",
+  \"rtpParameters\": {
+    \"codecs\": [{\"mimeType\": \"audio/opus\", \"payloadType\": $AUDIO_PT, \"clockRate\": 48000, \"channels\": 2,
+                  \"parameters\": {\"sprop-stereo\": 1}}],
+    \"encodings\": [{\"ssrc\": $AUDIO_SSRC}]
+  }}" | jq -r .id)
+VIDEO_PRODUCER_ID=$(api POST "/transports/$VIDEO_TRANSPORT_ID/producers" -d "{
+  \"kind\": \"video\",
+  \"rtpParameters\": {
+    \"codecs\": [{\"mimeType\": \"video/vp8\", \"payloadType\": $VIDEO_PT, \"clockRate\": 90000}],
+    \"encodings\": [{\"ssrc\": $VIDEO_SSRC}]
+  }}" | jq -r .id)
+echo "AUDIO_PRODUCER_ID=$AUDIO_PRODUCER_ID"
+echo "VIDEO_PRODUCER_ID=$VIDEO_PRODUCER_ID"
+
+if [ -n "$MEDIA_FILE" ]; then
+  inputs=(-re -stream_loop -1 -i "$MEDIA_FILE")
+  maps=(-map 0:a:0 -map 0:v:0)
+else
+  inputs=(-re -f lavfi -i "sine=frequency=440:sample_rate=48000"
+          -re -f lavfi -i "testsrc2=size=640x360:rate=30")
+  maps=(-map 0:a -map 1:v)
+fi
+limit=()
+[ -n "$DURATION" ] && limit=(-t "$DURATION")
+
+ffmpeg -hide_banner -loglevel error -nostdin "${inputs[@]}" "${maps[@]}" "${limit[@]}" \
+  -c:a libopus -ab 128k -ac 2 -ar 48000 \
+  -c:v libvpx -b:v 1000k -deadline realtime -cpu-used 8 -g 30 -pix_fmt yuv420p \
+  -f tee \
+  "[select=a:f=rtp:ssrc=$AUDIO_SSRC:payload_type=$AUDIO_PT]rtp://$AUDIO_IP:$AUDIO_PORT?rtcpport=$AUDIO_RTCP_PORT&pkt_size=1200|[select=v:f=rtp:ssrc=$VIDEO_SSRC:payload_type=$VIDEO_PT]rtp://$VIDEO_IP:$VIDEO_PORT?rtcpport=$VIDEO_RTCP_PORT&pkt_size=1200" &
+FFMPEG_PID=$!
+wait "$FFMPEG_PID"
+FFMPEG_PID=
