@@ -46,11 +46,11 @@ fn ffmpeg_to_ffmpeg_vp8_and_opus() {
     report(format_args!("recording: {streams:?}"));
     let vp8 = streams
         .iter()
-        .find(|s| s.codec == "vp8")
+        .find(|s| s.kind == "video" && s.codec == "vp8")
         .expect("a VP8 stream");
     let opus = streams
         .iter()
-        .find(|s| s.codec == "opus")
+        .find(|s| s.kind == "audio" && s.codec == "opus")
         .expect("an Opus stream");
     assert!(vp8.duration >= 5.0 && opus.duration >= 5.0, "{streams:?}");
     // 30 fps ± 10% over the recorded video.
