@@ -337,3 +337,308 @@ fn reports_flow_both_ways_once_a_second() {
     );
     assert!(s.router.poll_timeout().unwrap() > s.at(1000));
 }
+
+/// Feeds one datagram to the sending transport on `socket` from `from`; returns what the router sends.
+fn feed(
+    s: &mut Scenario,
+    ms: u64,
+    socket: SocketRef,
+    from: &str,
+    bytes: &[u8],
+) -> Vec<(SocketRef, SocketAddr, Vec<u8>)> {
+    let mut buf = bytes.to_vec();
+    let now = s.at(ms);
+    let transport = if socket == RECV_RTP || socket == RECV_RTCP {
+        s.recv
+    } else {
+        s.send
+    };
+    s.router
+        .handle_datagram(now, transport, socket, addr(from), &mut buf, &mut s.out);
+    s.take()
+}
+
+/// Each drop has exactly one reason.
+fn assert_reasons_add_up(stats: &TransportStats) {
+    let reasons = stats.dropped_unsupported
+        + stats.dropped_unexpected_source
+        + stats.dropped_srtp_failure
+        + stats.dropped_malformed
+        + stats.dropped_unknown_ssrc
+        + stats.dropped_unknown_payload_type;
+    assert_eq!(reasons, stats.packets_dropped, "{stats:?}");
+}
+
+#[test]
+fn malformed_datagrams_from_the_latched_source_are_counted_and_do_not_disturb_the_stream() {
+    let mut s = Scenario::new();
+    let first = seq_of(&s.rtp(0, 10, true)[0].2);
+    s.sender_report(5);
+    let header = |b0: u8, pt: u8, ssrc: u32| {
+        let mut h = vec![b0, pt, 0, 11, 0, 0, 0x80, 0xe8];
+        h.extend_from_slice(&ssrc.to_be_bytes());
+        h
+    };
+    // (datagram, socket, the counter it must land in)
+    type Counter = fn(&TransportStats) -> u64;
+    let unsupported: Counter = |s| s.dropped_unsupported;
+    let malformed: Counter = |s| s.dropped_malformed;
+    let unknown_ssrc: Counter = |s| s.dropped_unknown_ssrc;
+    let unknown_pt: Counter = |s| s.dropped_unknown_payload_type;
+    let mut cases: Vec<(Vec<u8>, SocketRef, Counter, &str)> = Vec::new();
+    for len in 1..12 {
+        cases.push((
+            header(0x80, 101, 2222)[..len].to_vec(),
+            SEND_RTP,
+            unsupported,
+            "truncated",
+        ));
+    }
+    // CSRC count 15 with no CSRCs.
+    let mut csrc = header(0x8f, 101, 2222);
+    csrc.extend_from_slice(&[0x10, 0, 0]);
+    cases.push((csrc, SEND_RTP, malformed, "csrc count"));
+    // An extension header claiming 0xffff words.
+    let mut extension = header(0x90, 101, 2222);
+    extension.extend_from_slice(&[0xbe, 0xde, 0xff, 0xff, 0x10]);
+    cases.push((extension, SEND_RTP, malformed, "extension length"));
+    // Padding longer than the payload, and a zero padding count.
+    let mut padding = header(0xa0, 101, 2222);
+    padding.extend_from_slice(&[0x10, 0x00, 0x40]);
+    cases.push((padding, SEND_RTP, malformed, "padding length"));
+    let mut zero_padding = header(0xa0, 101, 2222);
+    zero_padding.extend_from_slice(&[0x10, 0x00, 0x00]);
+    cases.push((zero_padding, SEND_RTP, malformed, "zero padding"));
+    // Valid RTP of a stream nobody declared, and of the producer with an undeclared payload type.
+    let mut stranger = header(0x80, 101, 0xdead_beef);
+    stranger.extend_from_slice(&[0x10, 0x00, 0x9d, 0x01, 0x2a]);
+    cases.push((stranger, SEND_RTP, unknown_ssrc, "unknown ssrc"));
+    let mut wrong_pt = header(0x80, 96, 2222);
+    wrong_pt.extend_from_slice(&[0x10, 0x00, 0x9d, 0x01, 0x2a]);
+    cases.push((wrong_pt, SEND_RTP, unknown_pt, "payload type"));
+    // RTCP: a length running past the datagram; a second packet cut short; RTP on the RTCP port.
+    cases.push((
+        vec![0x80, 200, 0x00, 0x40, 0, 0, 0x08, 0xae],
+        SEND_RTCP,
+        malformed,
+        "rtcp length",
+    ));
+    let mut cut = vec![0x80, 201, 0, 1, 0, 0, 0, 1];
+    cut.extend_from_slice(&[0x81, 206, 0, 9, 1, 2]);
+    cases.push((cut, SEND_RTCP, malformed, "rtcp compound"));
+    // Shorter than an RTCP header with its SSRC: not even classified as RTCP.
+    cases.push((
+        vec![0x80, 200, 0, 0],
+        SEND_RTCP,
+        unsupported,
+        "rtcp header only",
+    ));
+    cases.push((
+        vec![0x80, 200, 0, 1, 0, 0, 0x08, 0xae],
+        SEND_RTCP,
+        malformed,
+        "sr without sender info",
+    ));
+    let mut rtp_on_rtcp = header(0x80, 101, 2222);
+    rtp_on_rtcp.extend_from_slice(&[0x10, 0x00, 0x9d, 0x01, 0x2a]);
+    cases.push((rtp_on_rtcp, SEND_RTCP, unsupported, "rtp on the rtcp port"));
+    // STUN and DTLS from the latched address, and a long datagram of zeros.
+    cases.push((
+        vec![
+            0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+        ],
+        SEND_RTP,
+        unsupported,
+        "stun",
+    ));
+    cases.push((
+        vec![0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        SEND_RTP,
+        unsupported,
+        "dtls",
+    ));
+    cases.push((vec![0; 1400], SEND_RTP, unsupported, "zeros"));
+
+    let mut ms = 10;
+    for (seq, (bytes, socket, counter, what)) in (11..).zip(cases) {
+        let from = if socket == SEND_RTP {
+            SENDER
+        } else {
+            SENDER_RTCP
+        };
+        let before = s.stats(s.send);
+        ms += 1;
+        assert!(
+            feed(&mut s, ms, socket, from, &bytes).is_empty(),
+            "{what}: forwarded"
+        );
+        let after = s.stats(s.send);
+        assert_eq!(counter(&after), counter(&before) + 1, "{what}: {after:?}");
+        assert_eq!(after.packets_dropped, before.packets_dropped + 1, "{what}");
+        // The stream goes on, one output sequence number per input packet, with no gap.
+        let sent = s.rtp(ms, seq, false);
+        assert_eq!(sent.len(), 1, "{what}: the next packet was not forwarded");
+        assert_eq!(seq_of(&sent[0].2), first.wrapping_add(seq - 10), "{what}");
+    }
+    let stats = s.stats(s.send);
+    assert_reasons_add_up(&stats);
+    let producer = s.router.producer_stats(s.producer).unwrap();
+    assert_eq!(producer[0].packets_lost, 0, "{producer:?}");
+    // The latched tuples did not move.
+    let TransportInfo::Plain(info) = s.router.transport(s.send).unwrap() else {
+        panic!("plain")
+    };
+    assert_eq!(info.tuple.remote_port, Some(6000));
+    assert_eq!(info.rtcp_tuple.unwrap().remote_port, Some(6001));
+}
+
+/// One hostile or mangled datagram for the noise test: to which transport socket, from where.
+fn noise_datagram(
+    rng: &mut crate::net::noise::XorShift,
+    seq: u16,
+    consumer_ssrc: u32,
+    buf: &mut Vec<u8>,
+) -> (SocketRef, &'static str) {
+    const SOURCES: [&str; 5] = [
+        SENDER,
+        SENDER_RTCP,
+        RECEIVER,
+        RECEIVER_RTCP,
+        "127.0.0.1:7777",
+    ];
+    const SOCKETS: [SocketRef; 4] = [SEND_RTP, SEND_RTCP, RECV_RTP, RECV_RTCP];
+    buf.clear();
+    match rng.below(4) {
+        0 => {
+            buf.resize(rng.below(1500), 0);
+            rng.fill(buf);
+        }
+        1 => {
+            // A valid VP8 packet of the producer, then mangled.
+            buf.resize(1500, 0);
+            let len = write_rtp(
+                buf,
+                &RtpHeader {
+                    payload_type: 101,
+                    sequence_number: seq,
+                    timestamp: u32::from(seq) * 3000,
+                    ssrc: 2222,
+                    ..Default::default()
+                },
+                &[0x10, 0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02],
+            )
+            .unwrap();
+            buf.truncate(len);
+            rng.mutate(buf);
+        }
+        2 => {
+            // RTCP feedback and reports, then mangled: a NACK and a PLI for the consumer, an SR.
+            buf.resize(128, 0);
+            let len = match rng.below(3) {
+                0 => crate::rtcp::write_nack(buf, 1, consumer_ssrc, &[seq, seq.wrapping_sub(3)]),
+                1 => crate::rtcp::write_pli(buf, 1, consumer_ssrc),
+                _ => crate::rtcp::write_sender_report(
+                    buf,
+                    &crate::rtcp::SenderInfo {
+                        ssrc: 2222,
+                        ntp_timestamp: rng.next_u64(),
+                        rtp_timestamp: 0,
+                        packet_count: 0,
+                        octet_count: 0,
+                    },
+                    &[],
+                ),
+            }
+            .unwrap();
+            buf.truncate(len);
+            rng.mutate(buf);
+        }
+        _ => {
+            // Anything that starts like STUN, DTLS, RTP or RTCP.
+            buf.resize(1 + rng.below(200), 0);
+            rng.fill(buf);
+            buf[0] = [0x00, 0x01, 0x16, 0x17, 0x80, 0x81, 0x90, 0xa0, 0xbf][rng.below(9)];
+        }
+    }
+    (SOCKETS[rng.below(4)], SOURCES[rng.below(5)])
+}
+
+#[test]
+fn noise_on_every_port_from_every_address_never_panics_and_is_accounted() {
+    let mut s = Scenario::new();
+    s.rtp(0, 10, true);
+    s.sender_report(5);
+    let consumer = s.router.consumer(s.consumer).unwrap();
+    let media_ssrc = consumer.rtp_parameters.encodings[0].ssrc.unwrap();
+    let rtx_ssrc = consumer.rtp_parameters.encodings[0].rtx.map(|r| r.ssrc);
+    let mut rng = crate::net::noise::XorShift::new(0x0bad_5eed);
+    let mut buf = Vec::new();
+    let (mut fed_send, mut fed_recv) = (0u64, 0u64);
+    let before_send = s.stats(s.send).packets_received;
+    let before_recv = s.stats(s.recv).packets_received;
+    let mut seq = 11u16;
+    for i in 0..20_000u64 {
+        let ms = 10 + i;
+        if i % 4 == 0 {
+            // The sender's own stream goes on.
+            s.rtp(ms, seq, seq % 30 == 0);
+            fed_send += 1;
+            seq = seq.wrapping_add(1);
+        }
+        let (socket, from) = noise_datagram(&mut rng, seq, media_ssrc, &mut buf);
+        let now = s.at(ms);
+        let transport = if socket == RECV_RTP || socket == RECV_RTCP {
+            fed_recv += 1;
+            s.recv
+        } else {
+            fed_send += 1;
+            s.send
+        };
+        s.router
+            .handle_datagram(now, transport, socket, addr(from), &mut buf, &mut s.out);
+        if i % 500 == 0 {
+            s.router.handle_timeout(
+                now,
+                Duration::from_secs(1_700_000_000 + i / 1000),
+                &mut s.out,
+            );
+        }
+        for (socket, to, bytes) in s.take() {
+            // Media and reports go only to the two configured or latched ends.
+            match (socket, to) {
+                (RECV_RTP, to) if to == addr(RECEIVER) => {
+                    let packet = RtpPacket::parse(&bytes).expect("what we send parses");
+                    assert!(
+                        packet.ssrc() == media_ssrc || Some(packet.ssrc()) == rtx_ssrc,
+                        "{packet:?}"
+                    );
+                }
+                (RECV_RTCP, to) if to == addr(RECEIVER_RTCP) => {}
+                (SEND_RTCP, to) if to == addr(SENDER_RTCP) => {}
+                other => panic!("sent to {other:?}"),
+            }
+        }
+        drain(&mut s.router);
+    }
+    let (send, recv) = (s.stats(s.send), s.stats(s.recv));
+    assert_eq!(send.packets_received - before_send, fed_send);
+    assert_eq!(recv.packets_received - before_recv, fed_recv);
+    assert_reasons_add_up(&send);
+    assert_reasons_add_up(&recv);
+    assert!(
+        send.dropped_unexpected_source > 0 && send.dropped_malformed > 0,
+        "{send:?}"
+    );
+    // The tuples held, and a fresh keyframe still gets through.
+    let TransportInfo::Plain(info) = s.router.transport(s.send).unwrap() else {
+        panic!("plain")
+    };
+    assert_eq!(info.tuple.remote_port, Some(6000));
+    let delivered = (0..10u16)
+        .filter(|k| {
+            !s.rtp(30_000 + u64::from(*k), seq.wrapping_add(*k), true)
+                .is_empty()
+        })
+        .count();
+    assert!(delivered > 0, "the stream is wedged");
+}
