@@ -11,13 +11,14 @@ use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmm
 
 /// Datagrams read or written per system call.
 pub(crate) const BATCH: usize = 32;
-/// Largest datagram read; anything longer is truncated and then fails to parse.
+/// Largest datagram read; anything longer is truncated, flagged as such, and dropped by the caller.
 pub(crate) const RECV_BUFFER: usize = 2048;
 
 /// The buffers and message headers of one worker's socket I/O.
 pub(crate) struct UdpBatch {
     buffers: Box<[[u8; RECV_BUFFER]; BATCH]>,
-    received: [(usize, Option<SocketAddr>); BATCH],
+    /// Length, sender, and whether the kernel truncated it (`MSG_TRUNC`), of each datagram read.
+    received: [(usize, Option<SocketAddr>, bool); BATCH],
     recv_headers: MultiHeaders<SockaddrStorage>,
     send_headers: MultiHeaders<SockaddrStorage>,
     /// Indices of the outbox's transmits, sorted by socket before sending.
@@ -28,7 +29,7 @@ impl UdpBatch {
     pub(crate) fn new() -> Self {
         Self {
             buffers: Box::new([[0; RECV_BUFFER]; BATCH]),
-            received: [(0, None); BATCH],
+            received: [(0, None, false); BATCH],
             recv_headers: MultiHeaders::preallocate(BATCH, None),
             send_headers: MultiHeaders::preallocate(BATCH, None),
             order: Vec::new(),
@@ -57,16 +58,18 @@ impl UdpBatch {
             *slot = (
                 message.bytes.min(RECV_BUFFER),
                 message.address.and_then(|a| socket_addr(&a)),
+                message.flags.contains(MsgFlags::MSG_TRUNC),
             );
             count += 1;
         }
         Ok(count)
     }
 
-    /// The `i`-th datagram of the last [`UdpBatch::recv`]: its bytes and sender.
-    pub(crate) fn datagram(&mut self, i: usize) -> (&mut [u8], Option<SocketAddr>) {
-        let (len, from) = self.received[i];
-        (&mut self.buffers[i][..len], from)
+    /// The `i`-th datagram of the last [`UdpBatch::recv`]: its bytes, its sender, and whether it was longer
+    /// than [`RECV_BUFFER`] (then the bytes are only its beginning).
+    pub(crate) fn datagram(&mut self, i: usize) -> (&mut [u8], Option<SocketAddr>, bool) {
+        let (len, from, truncated) = self.received[i];
+        (&mut self.buffers[i][..len], from, truncated)
     }
 
     /// Sends every transmit of `outbox` (grouped by socket, in order within a socket) and clears it.
@@ -182,12 +185,37 @@ mod tests {
                 break;
             }
             for i in 0..n {
-                let (bytes, from) = io.datagram(i);
+                let (bytes, from, truncated) = io.datagram(i);
                 assert_eq!(from, Some(a.local_addr().unwrap()));
+                assert!(!truncated);
                 got.push(bytes[0]);
             }
         }
         // Order within one destination is kept.
         assert_eq!(got, (0..40).step_by(2).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn a_datagram_longer_than_the_buffer_is_flagged_truncated() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = b.local_addr().unwrap();
+        // An RTP-looking datagram whose first RECV_BUFFER bytes would parse as a whole packet.
+        let mut long = vec![0xab; RECV_BUFFER + 1];
+        long[..2].copy_from_slice(&[0x80, 101]);
+        a.send_to(&long, to).unwrap();
+        a.send_to(&long[..RECV_BUFFER], to).unwrap();
+        let mut io = UdpBatch::new();
+        let mut seen = Vec::new();
+        // Loopback delivers on send; the bound only guards against a hang.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while seen.len() < 2 && std::time::Instant::now() < deadline {
+            let n = io.recv(b.as_raw_fd()).unwrap();
+            for i in 0..n {
+                let (bytes, _, truncated) = io.datagram(i);
+                seen.push((bytes.len(), truncated));
+            }
+        }
+        assert_eq!(seen, [(RECV_BUFFER, true), (RECV_BUFFER, false)]);
     }
 }

@@ -235,16 +235,19 @@ impl Worker {
                 break;
             };
             for i in 0..count {
-                let (data, from) = self.io.datagram(i);
-                if let Some(from) = from {
-                    router.handle_datagram(
+                let (data, from, truncated) = self.io.datagram(i);
+                match from {
+                    // Its tail is gone: what is left could parse, and must not be forwarded.
+                    Some(_) if truncated => router.handle_truncated_datagram(transport),
+                    Some(from) => router.handle_datagram(
                         now,
                         transport,
                         socket_ref,
                         from,
                         data,
                         &mut self.outbox,
-                    );
+                    ),
+                    None => {}
                 }
             }
             self.flush();

@@ -254,6 +254,16 @@ impl Router {
         }
     }
 
+    /// Counts a datagram the runtime could only read the beginning of (longer than its receive buffer):
+    /// dropped as malformed, unparsed, since what is left of it could still parse.
+    pub fn handle_truncated_datagram(&mut self, transport_id: TransportId) {
+        if let Some(transport) = self.transports.get_mut(&transport_id) {
+            transport.stats.packets_received += 1;
+            transport.stats.dropped_malformed += 1;
+            transport.stats.packets_dropped += 1;
+        }
+    }
+
     /// Source check, comedia latching and SRTP for a plain transport.
     fn accept_datagram(
         &mut self,

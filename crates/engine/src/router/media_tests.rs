@@ -642,3 +642,14 @@ fn noise_on_every_port_from_every_address_never_panics_and_is_accounted() {
         .count();
     assert!(delivered > 0, "the stream is wedged");
 }
+
+#[test]
+fn a_truncated_datagram_is_counted_malformed_and_the_stream_goes_on() {
+    let mut s = Scenario::new();
+    let first = seq_of(&s.rtp(0, 10, true)[0].2);
+    s.router.handle_truncated_datagram(s.send);
+    let stats = s.stats(s.send);
+    assert_eq!((stats.dropped_malformed, stats.packets_dropped), (1, 1));
+    assert_eq!(stats.packets_received, 2);
+    assert_eq!(seq_of(&s.rtp(33, 11, false)[0].2), first.wrapping_add(1));
+}
