@@ -71,16 +71,19 @@ limit=()
 ffmpeg -hide_banner -loglevel error -nostdin -y "${inputs[@]}" "${maps[@]}" -c copy "${limit[@]}" "$OUTPUT" &
 FFMPEG_PID=$!
 
-# Resume the consumers once FFmpeg listens: they start at a keyframe.
-for p in "${ports[@]}"; do
-  for _ in $(seq 100); do
-    port_bound "$p" && break
-    kill -0 "$FFMPEG_PID" 2> /dev/null || exit 1
+# Resume each consumer once FFmpeg listens on its port: it starts at a keyframe. FFmpeg opens its inputs one
+# after the other, each once the previous one has shown its stream, so each is resumed as soon as it is open.
+for i in "${!consumers[@]}"; do
+  tries=0
+  until port_bound "${ports[$i]}"; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 600 ] || ! kill -0 "$FFMPEG_PID" 2> /dev/null; then
+      echo "FFmpeg did not open port ${ports[$i]}" >&2
+      exit 1
+    fi
     sleep 0.05
   done
-done
-for consumer in "${consumers[@]}"; do
-  api POST "/consumers/$consumer/resume" > /dev/null
+  api POST "/consumers/${consumers[$i]}/resume" > /dev/null
 done
 echo "recording ${#consumers[@]} stream(s) to $OUTPUT" >&2
 wait "$FFMPEG_PID"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # mediagate's whole test suite, the one command CI runs (.ci/run) and the README names.
 #
-#   1. installs what is missing: jq, curl, python3 with venv (apt-get), rustfmt and clippy (rustup),
+#   1. installs what is missing: jq, curl, python3 with venv, and for the real-peer tests FFmpeg, GStreamer
+#      (tools, base, good, ugly: rtpbin, vp8enc, x264enc, opusenc, the RTP payloaders), iproute2 and
+#      util-linux (`ip`, `unshare`: the network namespaces) (apt-get), rustfmt and clippy (rustup),
 #      schemathesis (pip, into a venv under ${XDG_CACHE_HOME:-$HOME/.cache}/mediagate/venv);
 #   2. cargo fmt --check, cargo clippy -D warnings, cargo test --workspace (unit, API and process tests);
 #   3. schemathesis against the live debug binary's /openapi.json (no 5xx, every response as documented),
@@ -69,6 +71,16 @@ install_prerequisites() {
     command -v jq >/dev/null || missing+=(jq)
     command -v curl >/dev/null || missing+=(curl ca-certificates)
     command -v python3 >/dev/null || missing+=(python3)
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v unshare >/dev/null || missing+=(util-linux)
+    command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+    # GStreamer: one element per package the broadcaster example needs.
+    command -v gst-inspect-1.0 >/dev/null || missing+=(gstreamer1.0-tools)
+    local element package
+    for element in opusenc:base rtpbin:good x264enc:ugly; do
+        package=gstreamer1.0-plugins-${element#*:}
+        gst-inspect-1.0 "${element%:*}" >/dev/null 2>&1 || missing+=("$package")
+    done
     if ((${#missing[@]})); then
         apt_install "${missing[@]}"
     fi
@@ -96,6 +108,7 @@ install_prerequisites() {
         "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
     fi
     echo "jq $(jq --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(python3 --version)," \
+        "$(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(gst-launch-1.0 --version | sed -n 2p)," \
         "$(cargo --version), schemathesis $SCHEMATHESIS_VERSION"
 }
 

@@ -4,6 +4,7 @@
 
 mod leak;
 mod media_ffmpeg;
+mod media_peers;
 mod media_robustness;
 mod netns;
 mod openapi;

@@ -180,3 +180,77 @@ pub fn decode_errors(file: &Path) -> String {
     );
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A broadcaster example's producers, recorded by the recorder example into `dir/recording.mkv`.
+///
+/// Runs `script` (e.g. `gstreamer-broadcaster.sh`) for `broadcast` seconds with `env` added, records its video
+/// and audio producers for `record` seconds, and returns the recording once both scripts ended cleanly.
+pub fn broadcast_and_record(
+    server_url: &str,
+    script: &str,
+    env: &[(&str, &str)],
+    broadcast: u32,
+    record: u32,
+    dir: &Path,
+) -> PathBuf {
+    let broadcast = broadcast.to_string();
+    let mut broadcaster_env = vec![
+        ("SERVER_URL", server_url),
+        ("ROOM_ID", "media"),
+        ("DURATION", broadcast.as_str()),
+    ];
+    broadcaster_env.extend_from_slice(env);
+    let mut broadcaster = start_example(script, &broadcaster_env, dir);
+    let video = broadcaster.wait_for_value("VIDEO_PRODUCER_ID", Duration::from_secs(20));
+    let audio = broadcaster.wait_for_value("AUDIO_PRODUCER_ID", Duration::from_secs(5));
+    let output = dir.join("recording.mkv");
+    let producers = format!("{video} {audio}");
+    let record = record.to_string();
+    let mut recorder = start_example(
+        "ffmpeg-recorder.sh",
+        &[
+            ("SERVER_URL", server_url),
+            ("ROOM_ID", "media"),
+            ("PRODUCER_IDS", &producers),
+            ("OUTPUT", output.to_str().expect("utf-8 path")),
+            ("DURATION", &record),
+        ],
+        dir,
+    );
+    recorder.wait_success(Duration::from_secs(60));
+    broadcaster.wait_success(Duration::from_secs(60));
+    output
+}
+
+/// Checks a recording of one video and one Opus stream: at least `min_seconds` of each, video in `video_codec`
+/// at `fps` ± 10%, and a decode without errors. Returns the video and the audio stream as probed.
+pub fn check_recording(
+    file: &Path,
+    video_codec: &str,
+    fps: f64,
+    min_seconds: f64,
+) -> (ProbedStream, ProbedStream) {
+    let streams = probe(file);
+    let video = streams
+        .iter()
+        .find(|s| s.kind == "video")
+        .unwrap_or_else(|| panic!("no video stream: {streams:?}"));
+    let audio = streams
+        .iter()
+        .find(|s| s.kind == "audio")
+        .unwrap_or_else(|| panic!("no audio stream: {streams:?}"));
+    assert_eq!(video.codec, video_codec, "{streams:?}");
+    assert_eq!(audio.codec, "opus", "{streams:?}");
+    assert!(
+        video.duration >= min_seconds && audio.duration >= min_seconds,
+        "less than {min_seconds} s recorded: {streams:?}"
+    );
+    let measured = video.frames as f64 / video.duration;
+    assert!(
+        (fps * 0.9..=fps * 1.1).contains(&measured),
+        "video at {measured:.2} fps, not {fps} ± 10%: {streams:?}"
+    );
+    let errors = decode_errors(file);
+    assert!(errors.is_empty(), "decode errors: {errors}");
+    (video.clone(), audio.clone())
+}
