@@ -21,6 +21,9 @@ pub(crate) struct UdpBatch {
     received: [(usize, Option<SocketAddr>, bool); BATCH],
     recv_headers: MultiHeaders<SockaddrStorage>,
     send_headers: MultiHeaders<SockaddrStorage>,
+    /// Destinations of one sendmmsg, filled for the messages sent only (a sockaddr is 128 bytes: building
+    /// all [`BATCH`] per call cost more than the copy of the packet itself).
+    send_addresses: [Option<SockaddrStorage>; BATCH],
     /// Indices of the outbox's transmits, sorted by socket before sending.
     order: Vec<u32>,
 }
@@ -32,6 +35,7 @@ impl UdpBatch {
             received: [(0, None, false); BATCH],
             recv_headers: MultiHeaders::preallocate(BATCH, None),
             send_headers: MultiHeaders::preallocate(BATCH, None),
+            send_addresses: [None; BATCH],
             order: Vec::new(),
         }
     }
@@ -99,21 +103,19 @@ impl UdpBatch {
             while start < run_end {
                 let n = (run_end - start).min(BATCH);
                 let run = &self.order[start..start + n];
-                let slices: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|k| {
-                    [IoSlice::new(
-                        run.get(k)
-                            .map_or(&[][..], |&i| transmits[i as usize].bytes()),
-                    )]
-                });
-                let addresses: [Option<SockaddrStorage>; BATCH] = std::array::from_fn(|k| {
-                    run.get(k)
-                        .map(|&i| SockaddrStorage::from(transmits[i as usize].destination))
-                });
+                let mut slices = [[IoSlice::new(&[])]; BATCH];
+                for ((slice, address), &i) in
+                    slices.iter_mut().zip(&mut self.send_addresses).zip(run)
+                {
+                    let transmit = &transmits[i as usize];
+                    *slice = [IoSlice::new(transmit.bytes())];
+                    *address = Some(SockaddrStorage::from(transmit.destination));
+                }
                 match sendmmsg(
                     fd,
                     &mut self.send_headers,
                     slices[..n].iter(),
-                    &addresses[..n],
+                    &self.send_addresses[..n],
                     [],
                     MsgFlags::MSG_DONTWAIT,
                 ) {
