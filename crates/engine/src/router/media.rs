@@ -934,7 +934,7 @@ fn forward(
 /// A consumer's score: its own stream's, and its producer's streams'.
 pub(crate) fn consumer_score(
     consumer: &Consumer,
-    producers: &std::collections::HashMap<ProducerId, Producer>,
+    producers: &crate::ids::IdMap<ProducerId, Producer>,
 ) -> super::ConsumerScore {
     let producer_scores: Vec<u8> = producers
         .get(&consumer.producer)

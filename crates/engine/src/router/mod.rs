@@ -23,7 +23,7 @@ mod media_tests;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,8 @@ pub use transport::{
 };
 
 use crate::ids::{
-    BroadcasterId, ConsumerId, DataConsumerId, DataProducerId, ProducerId, RoomId, TransportId,
+    BroadcasterId, ConsumerId, DataConsumerId, DataProducerId, IdMap, ProducerId, RoomId,
+    TransportId,
 };
 use crate::ortc::{self, OrtcError};
 use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpEncodingParameters};
@@ -478,11 +479,11 @@ pub struct Router {
     rtp_capabilities: RtpCapabilities,
     rng: Rng,
     broadcasters: BTreeMap<BroadcasterId, Broadcaster>,
-    transports: HashMap<TransportId, Transport>,
-    producers: HashMap<ProducerId, Producer>,
-    consumers: HashMap<ConsumerId, Consumer>,
-    data_producers: HashMap<DataProducerId, DataProducer>,
-    data_consumers: HashMap<DataConsumerId, DataConsumer>,
+    transports: IdMap<TransportId, Transport>,
+    producers: IdMap<ProducerId, Producer>,
+    consumers: IdMap<ConsumerId, Consumer>,
+    data_producers: IdMap<DataProducerId, DataProducer>,
+    data_consumers: IdMap<DataConsumerId, DataConsumer>,
     /// Producers in creation order (for listings and the `peers` list).
     producer_order: Vec<ProducerId>,
     events: VecDeque<RouterEvent>,
@@ -512,11 +513,11 @@ impl Router {
             next_report: None,
             pending_keyframe_requests: Vec::new(),
             broadcasters: BTreeMap::new(),
-            transports: HashMap::new(),
-            producers: HashMap::new(),
-            consumers: HashMap::new(),
-            data_producers: HashMap::new(),
-            data_consumers: HashMap::new(),
+            transports: IdMap::default(),
+            producers: IdMap::default(),
+            consumers: IdMap::default(),
+            data_producers: IdMap::default(),
+            data_consumers: IdMap::default(),
             producer_order: Vec::new(),
             events: VecDeque::new(),
         }
