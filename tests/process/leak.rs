@@ -75,6 +75,10 @@ fn cycle(client: &mut Client, n: usize, capabilities: &Value) {
 
 #[test]
 fn ten_thousand_object_cycles_leak_nothing() {
+    // Heavy on both cores: not beside the real-time media tests.
+    let _serial = super::netns::SERIAL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let server = Server::start("47050-47069", &[]);
     let pid = server.pid();
     let mut client = server.client();

@@ -11,8 +11,9 @@ use std::sync::Mutex;
 
 const INSIDE: &str = "MEDIAGATE_TEST_NETNS";
 
-/// Real-peer tests run one at a time: they are timing-sensitive (real-time encoders) on two cores.
-static SERIAL: Mutex<()> = Mutex::new(());
+/// Real-peer tests run one at a time, and not beside other heavy tests (the leak check): real-time encoders
+/// fall behind on two busy cores.
+pub static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Whether the caller should run its body now (see the module docs). `test` is the test's path as the
 /// harness names it, e.g. `media::ffmpeg_to_ffmpeg`.
@@ -48,15 +49,23 @@ pub fn isolated(test: &str) -> bool {
     run_child(test, &mut command)
 }
 
+/// Runs the test in the child and relays its output: on success only its own report lines (not the inner
+/// harness' summary, which would count the test twice), on failure everything.
 fn run_child(test: &str, command: &mut Command) -> bool {
-    let status = command
+    let output = command
         .args([test, "--exact", "--nocapture", "--test-threads", "1"])
         .env(INSIDE, "1")
-        .status()
+        .output()
         .expect("run the test in a network namespace");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        status.success(),
-        "{test} failed inside its network namespace ({status})"
+        output.status.success(),
+        "{test} failed inside its network namespace ({}):\n{stdout}\n{stderr}",
+        output.status
     );
+    for line in stderr.lines() {
+        super::support::report(format_args!("  {line}"));
+    }
     false
 }
