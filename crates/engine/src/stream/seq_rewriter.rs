@@ -6,13 +6,18 @@
 
 /// Drop points remembered for late packets that arrive after a drop (serial-number window).
 const DROP_MEMORY: usize = 64;
+/// How far behind the newest input a late packet may be. The refusal point (and the drops that count)
+/// trail the newest input by at most this, so serial comparisons against them stay within half the
+/// sequence space (RFC 1982) however long the stream runs.
+const MAX_LATE: u16 = 0x4000;
 
 /// Maps a source's sequence numbers onto a consumer's contiguous output sequence.
 #[derive(Clone, Debug)]
 pub struct SeqRewriter {
     /// Output = input + offset (wrapping), for inputs newer than every remembered drop.
     offset: u16,
-    /// First input accepted since the last sync; older inputs are refused.
+    /// Oldest input accepted: the sync point, trailing the newest input by at most [`MAX_LATE`]; older
+    /// inputs are refused.
     base_in: u16,
     highest_in: u16,
     last_out: u16,
@@ -77,10 +82,28 @@ impl SeqRewriter {
         }
         let out = input.wrapping_add(self.offset).wrapping_add(later_drops);
         if newer {
-            self.highest_in = input;
+            self.advance(input);
             self.last_out = out;
         }
         Some(out)
+    }
+
+    /// Makes `input` the newest input, pulling the refusal point along behind it and forgetting the drops
+    /// it passed (no input older than it is accepted, so they no longer shift anything).
+    fn advance(&mut self, input: u16) {
+        self.highest_in = input;
+        if input.wrapping_sub(self.base_in) > MAX_LATE {
+            self.base_in = input.wrapping_sub(MAX_LATE);
+            // Drops are recorded in input order: the oldest is `drop_count` slots behind the head.
+            while self.drop_count > 0 {
+                let oldest =
+                    self.drops[(self.drop_head + DROP_MEMORY - self.drop_count) % DROP_MEMORY];
+                if !is_older(oldest, self.base_in) {
+                    break;
+                }
+                self.drop_count -= 1;
+            }
+        }
     }
 
     /// Drops `input` (the newest input so far) without leaving a gap: later inputs shift down by one.
@@ -90,7 +113,7 @@ impl SeqRewriter {
         }
         self.offset = self.offset.wrapping_sub(1);
         if !is_older(input, self.highest_in) {
-            self.highest_in = input;
+            self.advance(input);
         }
         self.drops[self.drop_head] = input;
         self.drop_head = (self.drop_head + 1) % DROP_MEMORY;
@@ -158,6 +181,31 @@ mod tests {
         // A packet from before the drop, arriving late, keeps its own slot.
         r.drop_input(13);
         assert_eq!(r.rewrite(14), Some(2));
+    }
+
+    #[test]
+    fn long_streams_keep_flowing_past_half_the_sequence_space() {
+        // Found by benches/fanout.rs: the sync point stayed fixed, so 32,768 packets after it every input
+        // compared as older and the consumer went silent for the next 32,768 (5 minutes at 110 pps).
+        let mut r = SeqRewriter::new(0);
+        r.sync(1000);
+        r.drop_input(1000);
+        let mut expected = 0u16;
+        for i in 1..200_000u32 {
+            let seq = 1000u16.wrapping_add(i as u16);
+            assert_eq!(r.rewrite(seq), Some(expected), "input {i}");
+            expected = expected.wrapping_add(1);
+        }
+        let newest = 1000u16.wrapping_add(199_999u32 as u16);
+        assert_eq!(
+            r.rewrite(newest.wrapping_sub(100)),
+            Some(expected.wrapping_sub(101))
+        );
+        assert_eq!(
+            r.rewrite(newest.wrapping_sub(MAX_LATE + 1)),
+            None,
+            "too late"
+        );
     }
 
     #[test]
