@@ -63,13 +63,14 @@ macro_rules! uuid_id {
     };
 }
 
-/// Declares a client-chosen name used as an identifier: 1 to 128 characters from `[A-Za-z0-9._~-]`.
+/// Declares a client-chosen name used as an identifier: 1 to 128 characters from `[A-Za-z0-9._~-]`. Shared
+/// (`Arc<str>`), so the packet path can hold a copy without allocating.
 macro_rules! name_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(Box<str>);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// The name as text.
@@ -82,13 +83,13 @@ macro_rules! name_id {
             type Error = InvalidName;
             fn try_from(value: String) -> Result<Self, Self::Error> {
                 validate_name(&value)?;
-                Ok(Self(value.into_boxed_str()))
+                Ok(Self(std::sync::Arc::from(value)))
             }
         }
 
         impl From<$name> for String {
             fn from(value: $name) -> Self {
-                value.0.into_string()
+                value.0.to_string()
             }
         }
 
