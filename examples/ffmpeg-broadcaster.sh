@@ -39,45 +39,9 @@ case $VIDEO_CODEC in
     ;;
 esac
 
-api() {
-  local method=$1 path=$2
-  shift 2
-  curl -sS --fail-with-body -X "$method" -H 'content-type: application/json' "$SERVER_URL$path" "$@"
-}
-
-api GET "/rooms/$ROOM_ID" > /dev/null
-api POST "/rooms/$ROOM_ID/broadcasters" \
-  -d "{\"id\": \"$BROADCASTER_ID\", \"displayName\": \"FFmpeg\", \"device\": {\"name\": \"FFmpeg\"}}" > /dev/null
-FFMPEG_PID=
-cleanup() {
-  [ -n "$FFMPEG_PID" ] && kill "$FFMPEG_PID" 2> /dev/null || true
-  api DELETE "/rooms/$ROOM_ID/broadcasters/$BROADCASTER_ID" > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-transport() {
-  api POST "/rooms/$ROOM_ID/broadcasters/$BROADCASTER_ID/transports" \
-    -d '{"type": "plain", "comedia": true, "rtcpMux": false}'
-}
-read -r AUDIO_TRANSPORT_ID AUDIO_IP AUDIO_PORT AUDIO_RTCP_PORT < <(transport | jq -r '"\(.id) \(.ip) \(.port) \(.rtcpPort)"')
-read -r VIDEO_TRANSPORT_ID VIDEO_IP VIDEO_PORT VIDEO_RTCP_PORT < <(transport | jq -r '"\(.id) \(.ip) \(.port) \(.rtcpPort)"')
-
-AUDIO_PRODUCER_ID=$(api POST "/transports/$AUDIO_TRANSPORT_ID/producers" -d "{
-  \"kind\": \"audio\",
-  \"rtpParameters\": {
-    \"codecs\": [{\"mimeType\": \"audio/opus\", \"payloadType\": $AUDIO_PT, \"clockRate\": 48000, \"channels\": 2,
-                  \"parameters\": {\"sprop-stereo\": 1}}],
-    \"encodings\": [{\"ssrc\": $AUDIO_SSRC}]
-  }}" | jq -r .id)
-VIDEO_PRODUCER_ID=$(api POST "/transports/$VIDEO_TRANSPORT_ID/producers" -d "{
-  \"kind\": \"video\",
-  \"rtpParameters\": {
-    \"codecs\": [$VIDEO_RTP_CODEC],
-    \"encodings\": [{\"ssrc\": $VIDEO_SSRC}]
-  }}" | jq -r .id)
-echo "AUDIO_PRODUCER_ID=$AUDIO_PRODUCER_ID"
-echo "VIDEO_PRODUCER_ID=$VIDEO_PRODUCER_ID"
+DEVICE_NAME=FFmpeg
+# shellcheck source=lib/plain-producers.sh
+source "$(dirname "$0")/lib/plain-producers.sh"
 
 if [ -n "$MEDIA_FILE" ]; then
   inputs=(-re -stream_loop -1 -i "$MEDIA_FILE")
@@ -95,6 +59,6 @@ ffmpeg -hide_banner -loglevel error -nostdin "${inputs[@]}" "${maps[@]}" "${limi
   "${VIDEO_ENCODE[@]}" \
   -f tee \
   "[select=a:f=rtp:ssrc=$AUDIO_SSRC:payload_type=$AUDIO_PT]rtp://$AUDIO_IP:$AUDIO_PORT?rtcpport=$AUDIO_RTCP_PORT&pkt_size=1200|[select=v:f=rtp:ssrc=$VIDEO_SSRC:payload_type=$VIDEO_PT]rtp://$VIDEO_IP:$VIDEO_PORT?rtcpport=$VIDEO_RTCP_PORT&pkt_size=1200" &
-FFMPEG_PID=$!
-wait "$FFMPEG_PID"
-FFMPEG_PID=
+MEDIA_PID=$!
+wait "$MEDIA_PID"
+MEDIA_PID=

@@ -44,45 +44,9 @@ case $VIDEO_CODEC in
     ;;
 esac
 
-api() {
-  local method=$1 path=$2
-  shift 2
-  curl -sS --fail-with-body -X "$method" -H 'content-type: application/json' "$SERVER_URL$path" "$@"
-}
-
-api GET "/rooms/$ROOM_ID" > /dev/null
-api POST "/rooms/$ROOM_ID/broadcasters" \
-  -d "{\"id\": \"$BROADCASTER_ID\", \"displayName\": \"GStreamer\", \"device\": {\"name\": \"GStreamer\"}}" > /dev/null
-GST_PID=
-cleanup() {
-  [ -n "$GST_PID" ] && kill "$GST_PID" 2> /dev/null || true
-  api DELETE "/rooms/$ROOM_ID/broadcasters/$BROADCASTER_ID" > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-transport() {
-  api POST "/rooms/$ROOM_ID/broadcasters/$BROADCASTER_ID/transports" \
-    -d '{"type": "plain", "comedia": true, "rtcpMux": false}'
-}
-read -r AUDIO_TRANSPORT_ID AUDIO_IP AUDIO_PORT AUDIO_RTCP_PORT < <(transport | jq -r '"\(.id) \(.ip) \(.port) \(.rtcpPort)"')
-read -r VIDEO_TRANSPORT_ID VIDEO_IP VIDEO_PORT VIDEO_RTCP_PORT < <(transport | jq -r '"\(.id) \(.ip) \(.port) \(.rtcpPort)"')
-
-AUDIO_PRODUCER_ID=$(api POST "/transports/$AUDIO_TRANSPORT_ID/producers" -d "{
-  \"kind\": \"audio\",
-  \"rtpParameters\": {
-    \"codecs\": [{\"mimeType\": \"audio/opus\", \"payloadType\": $AUDIO_PT, \"clockRate\": 48000, \"channels\": 2,
-                  \"parameters\": {\"sprop-stereo\": 1}}],
-    \"encodings\": [{\"ssrc\": $AUDIO_SSRC}]
-  }}" | jq -r .id)
-VIDEO_PRODUCER_ID=$(api POST "/transports/$VIDEO_TRANSPORT_ID/producers" -d "{
-  \"kind\": \"video\",
-  \"rtpParameters\": {
-    \"codecs\": [$VIDEO_RTP_CODEC],
-    \"encodings\": [{\"ssrc\": $VIDEO_SSRC}]
-  }}" | jq -r .id)
-echo "AUDIO_PRODUCER_ID=$AUDIO_PRODUCER_ID"
-echo "VIDEO_PRODUCER_ID=$VIDEO_PRODUCER_ID"
+DEVICE_NAME=GStreamer
+# shellcheck source=lib/plain-producers.sh
+source "$(dirname "$0")/lib/plain-producers.sh"
 
 # Live test sources stop by themselves after DURATION (num-buffers: 30 video frames and 50 audio buffers of
 # 20 ms a second); a file is stopped by a timeout (SIGINT, which `-e` turns into a clean end of stream).
@@ -112,9 +76,9 @@ fi
   ! rtpopuspay pt=$AUDIO_PT ssrc=$AUDIO_SSRC ! rtpbin.send_rtp_sink_1 \
   rtpbin.send_rtp_src_1 ! udpsink host="$AUDIO_IP" port="$AUDIO_PORT" \
   rtpbin.send_rtcp_src_1 ! udpsink host="$AUDIO_IP" port="$AUDIO_RTCP_PORT" sync=false async=false &
-GST_PID=$!
+MEDIA_PID=$!
 status=0
-wait "$GST_PID" || status=$?
-GST_PID=
+wait "$MEDIA_PID" || status=$?
+MEDIA_PID=
 # 124: the timeout stopped a file's pipeline, as asked.
 [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || exit "$status"
