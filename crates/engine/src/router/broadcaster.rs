@@ -1,5 +1,7 @@
 //! A broadcaster: one peer of a room, owning the transports it opened.
 
+use super::{CloseReason, JoinError, NotFound, Router, RouterEvent};
+use crate::ortc;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -100,5 +102,95 @@ impl Broadcaster {
             sctp_capabilities: o.sctp_capabilities,
             transport_ids: self.transports.iter().copied().collect(),
         }
+    }
+}
+
+// ---- the router's operations on these objects ----
+
+impl Router {
+    /// Adds a broadcaster; returns it and the other peers with the producers it can consume.
+    pub fn join(
+        &mut self,
+        options: BroadcasterOptions,
+    ) -> Result<(BroadcasterInfo, Vec<PeerInfo>), JoinError> {
+        if self.broadcasters.contains_key(&options.id) {
+            return Err(JoinError::AlreadyJoined(options.id));
+        }
+        let peers = self.peers_for(&options.id, options.rtp_capabilities.as_ref());
+        let broadcaster = Broadcaster {
+            options,
+            transports: Default::default(),
+        };
+        let info = broadcaster.info();
+        self.events.push_back(RouterEvent::BroadcasterJoined {
+            broadcaster_id: info.id.clone(),
+            display_name: info.display_name.clone(),
+            device: info.device.clone(),
+        });
+        self.broadcasters.insert(info.id.clone(), broadcaster);
+        Ok((info, peers))
+    }
+
+    /// Removes a broadcaster and closes everything it owns.
+    pub fn leave(&mut self, id: &BroadcasterId, reason: CloseReason) -> Result<(), NotFound> {
+        let broadcaster = self
+            .broadcasters
+            .remove(id)
+            .ok_or_else(|| NotFound::Broadcaster(id.clone()))?;
+        let cascade = if reason == CloseReason::Request {
+            CloseReason::BroadcasterLeft
+        } else {
+            reason
+        };
+        for transport in broadcaster.transports {
+            self.close_transport_inner(transport, cascade);
+        }
+        self.events.push_back(RouterEvent::BroadcasterLeft {
+            broadcaster_id: id.clone(),
+            reason,
+        });
+        Ok(())
+    }
+
+    /// A broadcaster as the API shows it.
+    pub fn broadcaster(&self, id: &BroadcasterId) -> Result<BroadcasterInfo, NotFound> {
+        self.broadcasters
+            .get(id)
+            .map(Broadcaster::info)
+            .ok_or_else(|| NotFound::Broadcaster(id.clone()))
+    }
+
+    /// Every broadcaster, ordered by id.
+    pub fn broadcasters(&self) -> Vec<BroadcasterInfo> {
+        self.broadcasters.values().map(Broadcaster::info).collect()
+    }
+
+    /// Other peers and their producers that `caps` can consume (all producers when `caps` is `None`
+    /// is not what the demo does: it lists none).
+    pub(super) fn peers_for(
+        &self,
+        me: &BroadcasterId,
+        caps: Option<&RtpCapabilities>,
+    ) -> Vec<PeerInfo> {
+        self.broadcasters
+            .values()
+            .filter(|b| &b.options.id != me)
+            .map(|b| PeerInfo {
+                id: b.options.id.clone(),
+                display_name: b.options.display_name.clone(),
+                device: b.options.device.clone(),
+                producers: self
+                    .producer_order
+                    .iter()
+                    .filter_map(|id| self.producers.get(id))
+                    .filter(|p| p.owner == b.options.id)
+                    .filter(|p| caps.is_some_and(|c| ortc::can_consume(&p.consumable, c)))
+                    .map(|p| PeerProducerInfo {
+                        id: p.id,
+                        kind: p.kind,
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }

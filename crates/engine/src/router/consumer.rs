@@ -1,5 +1,12 @@
 //! A consumer: one outgoing copy of a producer's media toward one transport.
 
+use super::media;
+use super::producer::ProducerType;
+use super::transport::TransportKind;
+use super::{
+    CloseReason, ConsumeError, ConsumerSdpError, NotFound, ProducerStats, Router, RouterEvent,
+};
+use crate::ortc::{self, OrtcError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -228,4 +235,265 @@ impl Consumer {
             ),
         }
     }
+}
+
+// ---- the router's operations on these objects ----
+
+impl Router {
+    /// Creates a consumer of a producer on a transport.
+    pub fn consume(
+        &mut self,
+        transport_id: TransportId,
+        id: ConsumerId,
+        options: ConsumerOptions,
+    ) -> Result<ConsumerInfo, ConsumeError> {
+        let transport = self
+            .transports
+            .get(&transport_id)
+            .ok_or(NotFound::Transport(transport_id))?;
+        let producer = self
+            .producers
+            .get(&options.producer_id)
+            .ok_or(NotFound::Producer(options.producer_id))?;
+        let mut caps = match options.rtp_capabilities {
+            Some(caps) => caps,
+            None => self
+                .broadcasters
+                .get(&transport.owner)
+                .and_then(|b| b.options.rtp_capabilities.clone())
+                .ok_or_else(|| ConsumeError::NoRtpCapabilities(transport.owner.clone()))?,
+        };
+        ortc::validate_rtp_capabilities(&mut caps).map_err(|e| e.prefixed("rtpCapabilities"))?;
+        if !ortc::can_consume(&producer.consumable, &caps) {
+            return Err(OrtcError::Unsupported {
+                field: "rtpCapabilities".to_owned(),
+                message: format!(
+                    "cannot consume producer {}: no compatible media codecs",
+                    producer.id
+                ),
+            }
+            .into());
+        }
+        if let Some(mid) = &options.mid
+            && transport.producer_mids.contains(mid)
+        {
+            return Err(ConsumeError::DuplicateMid(mid.clone()));
+        }
+        let enable_rtx = options
+            .enable_rtx
+            .unwrap_or(producer.kind == MediaKind::Video);
+        let ssrc = self.rng.ssrc();
+        let initial_seq = self.rng.next_u64() as u16;
+        let mut rtp_parameters =
+            ortc::get_consumer_rtp_parameters(&producer.consumable, &caps, enable_rtx, ssrc)
+                .map_err(|e| e.prefixed("rtpCapabilities"))?;
+
+        let scalability = ortc::parse_scalability_mode(
+            rtp_parameters
+                .encodings
+                .first()
+                .and_then(|e| e.scalability_mode.as_deref()),
+        );
+        let max_layers = ConsumerLayers {
+            spatial_layer: scalability.spatial_layers.saturating_sub(1),
+            temporal_layer: Some(scalability.temporal_layers.saturating_sub(1)),
+        };
+        let r#type = match producer.r#type {
+            ProducerType::Simple => ConsumerType::Simple,
+            ProducerType::Simulcast => ConsumerType::Simulcast,
+            ProducerType::Svc => ConsumerType::Svc,
+        };
+        let (producer_paused, kind, producer_streams) = (
+            producer.paused,
+            producer.kind,
+            producer.rtp_parameters.encodings.len(),
+        );
+        let transport = self
+            .transports
+            .get_mut(&transport_id)
+            .ok_or(NotFound::Transport(transport_id))?;
+        rtp_parameters.mid = Some(match options.mid {
+            Some(mid) => mid,
+            None => transport.next_consumer_mid(),
+        });
+        transport.consumers.insert(id);
+        let media = media::ConsumerMedia::new(&rtp_parameters, kind, initial_seq);
+        for ssrc in media.ssrcs() {
+            transport.consumer_ssrcs.insert(ssrc, id);
+        }
+        let mut consumer = Consumer {
+            id,
+            owner: transport.owner.clone(),
+            transport: transport_id,
+            producer: options.producer_id,
+            kind,
+            r#type,
+            rtp_parameters,
+            paused: options.paused,
+            producer_paused,
+            priority: 1,
+            preferred_layers: None,
+            max_layers,
+            producer_streams,
+            media,
+        };
+        if r#type != ConsumerType::Simple {
+            let wanted = options.preferred_layers.unwrap_or(max_layers);
+            consumer.preferred_layers = Some(consumer.clamp_layers(wanted));
+        }
+        let info = consumer.info();
+        if let Some(producer) = self.producers.get_mut(&options.producer_id) {
+            producer.consumers.insert(id);
+        }
+        if !consumer.paused && !consumer.producer_paused {
+            self.pending_keyframe_requests.push(options.producer_id);
+        }
+        self.consumers.insert(id, consumer);
+        Ok(info)
+    }
+
+    /// A consumer as the API shows it.
+    pub fn consumer(&self, id: ConsumerId) -> Result<ConsumerInfo, NotFound> {
+        self.consumers
+            .get(&id)
+            .map(Consumer::info)
+            .ok_or(NotFound::Consumer(id))
+    }
+
+    /// An SDP a plain RTP receiver (FFmpeg, ffplay, GStreamer) opens to receive a consumer's stream on the
+    /// address its plain transport was connected to.
+    pub fn consumer_sdp(&self, id: ConsumerId) -> Result<String, ConsumerSdpError> {
+        let consumer = self.consumers.get(&id).ok_or(NotFound::Consumer(id))?;
+        let transport = self
+            .transports
+            .get(&consumer.transport)
+            .ok_or(NotFound::Consumer(id))?;
+        let TransportKind::Plain(plain) = &transport.kind else {
+            return Err(ConsumerSdpError::NotPlain(id));
+        };
+        let remote = plain.remote_rtp.ok_or(ConsumerSdpError::NotConnected(id))?;
+        let rtcp_port = if plain.setup.rtcp_mux {
+            None
+        } else {
+            Some(
+                plain
+                    .remote_rtcp
+                    .map_or(remote.port().wrapping_add(1), |a| a.port()),
+            )
+        };
+        Ok(crate::sdp::receiver_sdp(
+            consumer.kind,
+            &consumer.rtp_parameters,
+            &crate::sdp::ReceiverEndpoint {
+                ip: remote.ip(),
+                port: remote.port(),
+                rtcp_port,
+                srtp: plain.setup.srtp_parameters.as_ref(),
+            },
+        ))
+    }
+
+    /// A consumer's counters followed by its producer's (mediasoup's shape).
+    pub fn consumer_stats(&mut self, id: ConsumerId) -> Result<ConsumerStatsReport, NotFound> {
+        let now = self.last_now;
+        let consumer = self.consumers.get_mut(&id).ok_or(NotFound::Consumer(id))?;
+        let stats = consumer.stats(now);
+        let producer = self
+            .producers
+            .get_mut(&consumer.producer)
+            .map(|p| p.stats(now))
+            .unwrap_or_default();
+        Ok(ConsumerStatsReport {
+            consumer: stats,
+            producer,
+        })
+    }
+
+    /// Pauses or resumes a consumer (its owner's own action: no event).
+    pub fn set_consumer_paused(
+        &mut self,
+        id: ConsumerId,
+        paused: bool,
+    ) -> Result<ConsumerInfo, NotFound> {
+        let consumer = self.consumers.get_mut(&id).ok_or(NotFound::Consumer(id))?;
+        if consumer.paused != paused {
+            consumer.paused = paused;
+            // Whatever is sent next starts at a keyframe, with no sequence gap.
+            consumer.media.stream.unsync();
+            if !paused && !consumer.producer_paused {
+                self.pending_keyframe_requests.push(consumer.producer);
+            }
+        }
+        Ok(consumer.info())
+    }
+
+    /// Sets the layers a consumer prefers, clamped to what its producer offers.
+    pub fn set_consumer_preferred_layers(
+        &mut self,
+        id: ConsumerId,
+        layers: ConsumerLayers,
+    ) -> Result<ConsumerInfo, NotFound> {
+        let consumer = self.consumers.get_mut(&id).ok_or(NotFound::Consumer(id))?;
+        if consumer.r#type != ConsumerType::Simple {
+            consumer.preferred_layers = Some(consumer.clamp_layers(layers));
+        }
+        Ok(consumer.info())
+    }
+
+    /// Sets a consumer's priority (1 or more).
+    pub fn set_consumer_priority(
+        &mut self,
+        id: ConsumerId,
+        priority: u8,
+    ) -> Result<ConsumerInfo, NotFound> {
+        let consumer = self.consumers.get_mut(&id).ok_or(NotFound::Consumer(id))?;
+        consumer.priority = priority.max(1);
+        Ok(consumer.info())
+    }
+
+    /// Asks the consumer's producer for a keyframe (sent at the next timeout).
+    pub fn request_consumer_key_frame(&mut self, id: ConsumerId) -> Result<(), NotFound> {
+        let consumer = self.consumers.get(&id).ok_or(NotFound::Consumer(id))?;
+        self.pending_keyframe_requests.push(consumer.producer);
+        Ok(())
+    }
+
+    /// Closes a consumer.
+    pub fn close_consumer(&mut self, id: ConsumerId) -> Result<(), NotFound> {
+        if !self.consumers.contains_key(&id) {
+            return Err(NotFound::Consumer(id));
+        }
+        self.close_consumer_inner(id, CloseReason::Request);
+        Ok(())
+    }
+
+    pub(super) fn close_consumer_inner(&mut self, id: ConsumerId, reason: CloseReason) {
+        let Some(consumer) = self.consumers.remove(&id) else {
+            return;
+        };
+        if let Some(transport) = self.transports.get_mut(&consumer.transport) {
+            transport.consumers.remove(&id);
+            transport.consumer_ssrcs.retain(|_, c| *c != id);
+        }
+        if let Some(producer) = self.producers.get_mut(&consumer.producer) {
+            producer.consumers.remove(&id);
+        }
+        self.events.push_back(RouterEvent::ConsumerClosed {
+            broadcaster_id: consumer.owner,
+            consumer_id: id,
+            producer_id: consumer.producer,
+            transport_id: consumer.transport,
+            reason,
+        });
+    }
+}
+
+/// A consumer's counters and its producer's (`GET /consumers/{id}/stats`).
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerStatsReport {
+    /// The consumer's outbound stream.
+    pub consumer: ConsumerStats,
+    /// The producer's inbound streams.
+    pub producer: Vec<ProducerStats>,
 }

@@ -1,5 +1,7 @@
 //! Data producers and data consumers: SCTP streams carrying messages into and out of the room.
 
+use super::{CloseReason, ConsumeDataError, NotFound, ProduceDataError, Router, RouterEvent};
+use crate::ortc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -152,5 +154,188 @@ impl DataConsumer {
             paused: self.paused,
             data_producer_paused: self.data_producer_paused,
         }
+    }
+}
+
+// ---- the router's operations on these objects ----
+
+impl Router {
+    /// Creates a data producer on a transport with SCTP.
+    pub fn produce_data(
+        &mut self,
+        transport_id: TransportId,
+        id: DataProducerId,
+        mut options: DataProducerOptions,
+    ) -> Result<DataProducerInfo, ProduceDataError> {
+        let transport = self
+            .transports
+            .get_mut(&transport_id)
+            .ok_or(NotFound::Transport(transport_id))?;
+        let sctp = transport
+            .sctp_parameters()
+            .ok_or(ProduceDataError::SctpNotEnabled(transport_id))?;
+        ortc::validate_sctp_stream_parameters(&mut options.sctp_stream_parameters)
+            .map_err(|e| e.prefixed("sctpStreamParameters"))?;
+        let stream_id = options.sctp_stream_parameters.stream_id;
+        if stream_id >= sctp.mis {
+            return Err(ProduceDataError::StreamIdOutOfRange {
+                stream_id,
+                mis: sctp.mis,
+            });
+        }
+        if !transport.sctp_in_streams.insert(stream_id) {
+            return Err(ProduceDataError::DuplicateStreamId(stream_id));
+        }
+        transport.data_producers.insert(id);
+        let data_producer = DataProducer {
+            id,
+            owner: transport.owner.clone(),
+            transport: transport_id,
+            options,
+            consumers: Default::default(),
+        };
+        let info = data_producer.info();
+        self.events.push_back(RouterEvent::DataProducerAdded {
+            broadcaster_id: info.broadcaster_id.clone(),
+            data_producer_id: id,
+            label: info.label.clone(),
+            protocol: info.protocol.clone(),
+        });
+        self.data_producers.insert(id, data_producer);
+        Ok(info)
+    }
+
+    /// A data producer as the API shows it.
+    pub fn data_producer(&self, id: DataProducerId) -> Result<DataProducerInfo, NotFound> {
+        self.data_producers
+            .get(&id)
+            .map(DataProducer::info)
+            .ok_or(NotFound::DataProducer(id))
+    }
+
+    /// Closes a data producer and its data consumers.
+    pub fn close_data_producer(&mut self, id: DataProducerId) -> Result<(), NotFound> {
+        if !self.data_producers.contains_key(&id) {
+            return Err(NotFound::DataProducer(id));
+        }
+        self.close_data_producer_inner(id, CloseReason::Request);
+        Ok(())
+    }
+
+    pub(super) fn close_data_producer_inner(&mut self, id: DataProducerId, reason: CloseReason) {
+        let Some(data_producer) = self.data_producers.remove(&id) else {
+            return;
+        };
+        if let Some(transport) = self.transports.get_mut(&data_producer.transport) {
+            transport.data_producers.remove(&id);
+            transport
+                .sctp_in_streams
+                .remove(&data_producer.options.sctp_stream_parameters.stream_id);
+        }
+        for consumer in data_producer.consumers {
+            self.close_data_consumer_inner(consumer, CloseReason::DataProducerClosed);
+        }
+        self.events.push_back(RouterEvent::DataProducerClosed {
+            broadcaster_id: data_producer.owner,
+            data_producer_id: id,
+            transport_id: data_producer.transport,
+            reason,
+        });
+    }
+
+    /// Creates a data consumer of a data producer on a transport with SCTP.
+    pub fn consume_data(
+        &mut self,
+        transport_id: TransportId,
+        id: DataConsumerId,
+        options: DataConsumerOptions,
+    ) -> Result<DataConsumerInfo, ConsumeDataError> {
+        let data_producer = self
+            .data_producers
+            .get(&options.data_producer_id)
+            .ok_or(NotFound::DataProducer(options.data_producer_id))?;
+        let transport = self
+            .transports
+            .get_mut(&transport_id)
+            .ok_or(NotFound::Transport(transport_id))?;
+        let sctp = transport
+            .sctp_parameters()
+            .ok_or(ConsumeDataError::SctpNotEnabled(transport_id))?;
+        let inherited = data_producer.options.sctp_stream_parameters;
+        let overridden = options.ordered.is_some()
+            || options.max_packet_life_time.is_some()
+            || options.max_retransmits.is_some();
+        let mut params = if overridden {
+            SctpStreamParameters {
+                stream_id: 0,
+                ordered: options.ordered,
+                max_packet_life_time: options.max_packet_life_time,
+                max_retransmits: options.max_retransmits,
+            }
+        } else {
+            inherited
+        };
+        params.stream_id = (0..sctp.os)
+            .find(|s| !transport.sctp_out_streams.contains(s))
+            .ok_or(ConsumeDataError::NoStreamAvailable(transport_id))?;
+        ortc::validate_sctp_stream_parameters(&mut params)?;
+        transport.sctp_out_streams.insert(params.stream_id);
+        transport.data_consumers.insert(id);
+        let data_consumer = DataConsumer {
+            id,
+            owner: transport.owner.clone(),
+            transport: transport_id,
+            data_producer: options.data_producer_id,
+            sctp_stream_parameters: params,
+            label: data_producer.options.label.clone(),
+            protocol: data_producer.options.protocol.clone(),
+            paused: options.paused,
+            data_producer_paused: data_producer.options.paused,
+        };
+        let info = data_consumer.info();
+        if let Some(p) = self.data_producers.get_mut(&options.data_producer_id) {
+            p.consumers.insert(id);
+        }
+        self.data_consumers.insert(id, data_consumer);
+        Ok(info)
+    }
+
+    /// A data consumer as the API shows it.
+    pub fn data_consumer(&self, id: DataConsumerId) -> Result<DataConsumerInfo, NotFound> {
+        self.data_consumers
+            .get(&id)
+            .map(DataConsumer::info)
+            .ok_or(NotFound::DataConsumer(id))
+    }
+
+    /// Closes a data consumer.
+    pub fn close_data_consumer(&mut self, id: DataConsumerId) -> Result<(), NotFound> {
+        if !self.data_consumers.contains_key(&id) {
+            return Err(NotFound::DataConsumer(id));
+        }
+        self.close_data_consumer_inner(id, CloseReason::Request);
+        Ok(())
+    }
+
+    pub(super) fn close_data_consumer_inner(&mut self, id: DataConsumerId, reason: CloseReason) {
+        let Some(data_consumer) = self.data_consumers.remove(&id) else {
+            return;
+        };
+        if let Some(transport) = self.transports.get_mut(&data_consumer.transport) {
+            transport.data_consumers.remove(&id);
+            transport
+                .sctp_out_streams
+                .remove(&data_consumer.sctp_stream_parameters.stream_id);
+        }
+        if let Some(p) = self.data_producers.get_mut(&data_consumer.data_producer) {
+            p.consumers.remove(&id);
+        }
+        self.events.push_back(RouterEvent::DataConsumerClosed {
+            broadcaster_id: data_consumer.owner,
+            data_consumer_id: id,
+            data_producer_id: data_consumer.data_producer,
+            transport_id: data_consumer.transport,
+            reason,
+        });
     }
 }

@@ -1,6 +1,10 @@
 //! A producer: one incoming media source, its RTP mapping into the router and its consumable parameters.
 
+use super::{CloseReason, NotFound, ProduceError, Router, RouterEvent, media};
+use crate::ortc::OrtcError;
+use crate::rtp_parameters::RtpEncodingParameters;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -223,5 +227,257 @@ impl Producer {
                 }
             })
             .collect()
+    }
+}
+
+// ---- the router's operations on these objects ----
+
+impl Router {
+    /// Creates a producer on a transport from validated options.
+    pub fn produce(
+        &mut self,
+        transport_id: TransportId,
+        id: ProducerId,
+        options: ProducerOptions,
+    ) -> Result<ProducerInfo, ProduceError> {
+        let ProducerOptions {
+            kind,
+            mut rtp_parameters,
+            paused,
+            key_frame_request_delay,
+        } = options;
+        let transport = self
+            .transports
+            .get(&transport_id)
+            .ok_or(NotFound::Transport(transport_id))?;
+        ortc::validate_rtp_parameters(&mut rtp_parameters)
+            .map_err(|e| e.prefixed("rtpParameters"))?;
+        if let Some(i) = rtp_parameters
+            .codecs
+            .iter()
+            .position(|c| crate::rtp_parameters::mime_kind(&c.mime_type).is_some_and(|k| k != kind))
+        {
+            return Err(OrtcError::Invalid {
+                field: format!("rtpParameters.codecs[{i}].mimeType"),
+                message: format!(
+                    "{} does not match kind {}",
+                    rtp_parameters.codecs[i].mime_type,
+                    kind.as_str()
+                ),
+            }
+            .into());
+        }
+        if rtp_parameters.encodings.is_empty() {
+            rtp_parameters
+                .encodings
+                .push(RtpEncodingParameters::default());
+        }
+        if let Some(mid) = &rtp_parameters.mid
+            && transport.producer_mids.contains(mid)
+        {
+            return Err(ProduceError::DuplicateMid(mid.clone()));
+        }
+        if rtp_parameters.mid.is_none()
+            && rtp_parameters.encodings.len() == 1
+            && rtp_parameters.encodings[0].ssrc.is_none()
+            && rtp_parameters.encodings[0].rid.is_none()
+        {
+            return Err(OrtcError::Invalid {
+                field: "rtpParameters.encodings[0]".to_owned(),
+                message: "needs an ssrc or a rid when rtpParameters.mid is absent".to_owned(),
+            }
+            .into());
+        }
+        let mut ssrcs = Vec::new();
+        for encoding in &rtp_parameters.encodings {
+            ssrcs.extend(encoding.ssrc);
+            ssrcs.extend(encoding.rtx.map(|r| r.ssrc));
+        }
+        for (i, ssrc) in ssrcs.iter().enumerate() {
+            if transport.producer_ssrcs.contains(ssrc) || ssrcs[..i].contains(ssrc) {
+                return Err(ProduceError::DuplicateSsrc(*ssrc));
+            }
+        }
+        let mapped_ssrc_base = self.rng.ssrc();
+        let rtp_mapping = ortc::get_producer_rtp_parameters_mapping(
+            &rtp_parameters,
+            &self.rtp_capabilities,
+            mapped_ssrc_base,
+        )
+        .map_err(|e| e.prefixed("rtpParameters"))?;
+        ortc::negotiate_producer_codec_parameters(&mut rtp_parameters, &self.rtp_capabilities);
+
+        // Every producer of a transport shares one CNAME: the first producer's, or a random one.
+        let cname = match transport.cname.clone() {
+            Some(cname) => cname,
+            None => rtp_parameters
+                .rtcp
+                .cname
+                .clone()
+                .unwrap_or_else(|| self.rng.token(8)),
+        };
+        rtp_parameters.rtcp.cname = Some(cname.clone());
+        let consumable = ortc::get_consumable_rtp_parameters(
+            kind,
+            &rtp_parameters,
+            &self.rtp_capabilities,
+            &rtp_mapping,
+        );
+
+        let transport = self
+            .transports
+            .get_mut(&transport_id)
+            .ok_or(NotFound::Transport(transport_id))?;
+        transport.cname = Some(cname);
+        transport.producer_ssrcs.extend(ssrcs);
+        if let Some(mid) = &rtp_parameters.mid {
+            transport.producer_mids.insert(mid.clone());
+        }
+        transport.producers.insert(id);
+        for (i, encoding) in rtp_parameters.encodings.iter().enumerate() {
+            if let Some(ssrc) = encoding.ssrc {
+                transport.rtp_ssrcs.insert(ssrc, (id, i));
+            }
+        }
+        let media = media::ProducerMedia::new(
+            &rtp_parameters,
+            &rtp_mapping,
+            &self.rtp_capabilities,
+            kind,
+            Duration::from_millis(u64::from(key_frame_request_delay)),
+        );
+        let producer = Producer {
+            id,
+            owner: transport.owner.clone(),
+            transport: transport_id,
+            kind,
+            r#type: ProducerType::of(&rtp_parameters),
+            rtp_parameters,
+            rtp_mapping,
+            consumable,
+            paused,
+            consumers: Default::default(),
+            media,
+        };
+        let info = producer.info();
+        self.events.push_back(RouterEvent::ProducerAdded {
+            broadcaster_id: producer.owner.clone(),
+            producer_id: id,
+            kind,
+            paused,
+        });
+        self.producers.insert(id, producer);
+        self.producer_order.push(id);
+        Ok(info)
+    }
+
+    /// A producer as the API shows it.
+    pub fn producer(&self, id: ProducerId) -> Result<ProducerInfo, NotFound> {
+        self.producers
+            .get(&id)
+            .map(Producer::info)
+            .ok_or(NotFound::Producer(id))
+    }
+
+    /// Producers in creation order.
+    pub fn producers(&self) -> Vec<ProducerInfo> {
+        self.producer_order
+            .iter()
+            .filter_map(|id| self.producers.get(id))
+            .map(Producer::info)
+            .collect()
+    }
+
+    /// A producer's counters, one entry per stream.
+    pub fn producer_stats(&mut self, id: ProducerId) -> Result<Vec<ProducerStats>, NotFound> {
+        let now = self.last_now;
+        let producer = self.producers.get_mut(&id).ok_or(NotFound::Producer(id))?;
+        Ok(producer.stats(now))
+    }
+
+    /// Pauses or resumes a producer; its consumers' owners learn it.
+    pub fn set_producer_paused(
+        &mut self,
+        id: ProducerId,
+        paused: bool,
+    ) -> Result<ProducerInfo, NotFound> {
+        let producer = self.producers.get_mut(&id).ok_or(NotFound::Producer(id))?;
+        if producer.paused != paused {
+            producer.paused = paused;
+            if !paused && !producer.consumers.is_empty() {
+                self.pending_keyframe_requests.push(id);
+            }
+            let broadcaster_id = producer.owner.clone();
+            self.events.push_back(if paused {
+                RouterEvent::ProducerPaused {
+                    broadcaster_id,
+                    producer_id: id,
+                }
+            } else {
+                RouterEvent::ProducerResumed {
+                    broadcaster_id,
+                    producer_id: id,
+                }
+            });
+            for consumer_id in &producer.consumers {
+                let Some(consumer) = self.consumers.get_mut(consumer_id) else {
+                    continue;
+                };
+                consumer.producer_paused = paused;
+                consumer.media.stream.unsync();
+                let (broadcaster_id, consumer_id) = (consumer.owner.clone(), consumer.id);
+                self.events.push_back(if paused {
+                    RouterEvent::ConsumerProducerPaused {
+                        broadcaster_id,
+                        consumer_id,
+                        producer_id: id,
+                    }
+                } else {
+                    RouterEvent::ConsumerProducerResumed {
+                        broadcaster_id,
+                        consumer_id,
+                        producer_id: id,
+                    }
+                });
+            }
+        }
+        Ok(producer.info())
+    }
+
+    /// Closes a producer and its consumers.
+    pub fn close_producer(&mut self, id: ProducerId) -> Result<(), NotFound> {
+        if !self.producers.contains_key(&id) {
+            return Err(NotFound::Producer(id));
+        }
+        self.close_producer_inner(id, CloseReason::Request);
+        Ok(())
+    }
+
+    pub(super) fn close_producer_inner(&mut self, id: ProducerId, reason: CloseReason) {
+        let Some(producer) = self.producers.remove(&id) else {
+            return;
+        };
+        self.producer_order.retain(|p| *p != id);
+        if let Some(transport) = self.transports.get_mut(&producer.transport) {
+            transport.producers.remove(&id);
+            transport.rtp_ssrcs.retain(|_, (p, _)| *p != id);
+            if let Some(mid) = &producer.rtp_parameters.mid {
+                transport.producer_mids.remove(mid);
+            }
+            for e in &producer.rtp_parameters.encodings {
+                for ssrc in e.ssrc.into_iter().chain(e.rtx.map(|r| r.ssrc)) {
+                    transport.producer_ssrcs.remove(&ssrc);
+                }
+            }
+        }
+        for consumer in producer.consumers {
+            self.close_consumer_inner(consumer, CloseReason::ProducerClosed);
+        }
+        self.events.push_back(RouterEvent::ProducerClosed {
+            broadcaster_id: producer.owner,
+            producer_id: id,
+            transport_id: producer.transport,
+            reason,
+        });
     }
 }

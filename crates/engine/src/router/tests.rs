@@ -3,11 +3,14 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
+use crate::ortc;
+use crate::rtp_parameters::{MediaKind, RtpEncodingParameters};
 use crate::rtp_parameters::{RtpCodecParameters, RtpParameters};
 use crate::sctp_parameters::{SctpParameters, SctpStreamParameters};
 use crate::transport_parameters::{
     DtlsFingerprint, FingerprintAlgorithm, Protocol, TransportTuple,
 };
+use crate::transport_parameters::{DtlsParameters, DtlsRole, DtlsState, IceParameters};
 
 pub(super) fn router() -> Router {
     let caps = ortc::generate_router_rtp_capabilities(&ortc::default_media_codecs()).unwrap();

@@ -1,6 +1,7 @@
 //! A transport's room-side state: its kind-specific network parameters, the objects it carries, and the
 //! per-transport rules (MID and SSRC uniqueness, CNAME, consumer MIDs, SCTP stream ids).
 
+use super::{CloseReason, ConnectError, NotFound, RestartIceError, Router, RouterEvent};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
@@ -527,6 +528,262 @@ pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
         out.extend_from_slice(&[a, b, c][..3 - pad]);
     }
     Some(out)
+}
+
+// ---- the router's operations on these objects ----
+
+impl Router {
+    /// Adds a transport owned by `owner`, with network endpoints the runtime has already bound.
+    pub fn create_transport(
+        &mut self,
+        owner: &BroadcasterId,
+        id: TransportId,
+        setup: TransportSetup,
+    ) -> Result<TransportInfo, NotFound> {
+        let broadcaster = self
+            .broadcasters
+            .get_mut(owner)
+            .ok_or_else(|| NotFound::Broadcaster(owner.clone()))?;
+        broadcaster.transports.insert(id);
+        let transport = Transport::new(id, owner.clone(), setup);
+        let info = transport.info();
+        self.transports.insert(id, transport);
+        Ok(info)
+    }
+
+    /// A transport as the API shows it.
+    pub fn transport(&self, id: TransportId) -> Result<TransportInfo, NotFound> {
+        self.transports
+            .get(&id)
+            .map(Transport::info)
+            .ok_or(NotFound::Transport(id))
+    }
+
+    /// A transport's counters.
+    pub fn transport_stats(&self, id: TransportId) -> Result<TransportStats, NotFound> {
+        self.transports
+            .get(&id)
+            .map(|t| t.stats.clone())
+            .ok_or(NotFound::Transport(id))
+    }
+
+    /// Gives a transport its remote side (once): DTLS parameters for WebRTC, the remote endpoint and SRTP
+    /// keying for plain.
+    pub fn connect_transport(
+        &mut self,
+        id: TransportId,
+        params: ConnectParameters,
+    ) -> Result<TransportInfo, ConnectError> {
+        let transport = self.transports.get(&id).ok_or(NotFound::Transport(id))?;
+        match (&transport.kind, params.dtls_parameters.clone()) {
+            (TransportKind::WebRtc { .. }, Some(dtls)) => self.connect_webrtc(id, dtls),
+            (TransportKind::WebRtc { .. }, None) => Err(ConnectError::Invalid {
+                field: "dtlsParameters",
+                message: "required to connect a webrtc transport".to_owned(),
+            }),
+            (TransportKind::Plain { .. }, _) => self.connect_plain(id, params),
+        }
+    }
+
+    pub(super) fn connect_plain(
+        &mut self,
+        id: TransportId,
+        params: ConnectParameters,
+    ) -> Result<TransportInfo, ConnectError> {
+        let transport = self
+            .transports
+            .get_mut(&id)
+            .ok_or(NotFound::Transport(id))?;
+        let TransportKind::Plain(plain) = &mut transport.kind else {
+            return Err(NotFound::Transport(id).into());
+        };
+        if params.dtls_parameters.is_some() {
+            return Err(ConnectError::Invalid {
+                field: "dtlsParameters",
+                message:
+                    "a plain transport is connected with ip, port, rtcpPort and srtpParameters"
+                        .to_owned(),
+            });
+        }
+        if plain.connect_called {
+            return Err(ConnectError::AlreadyConnected(id));
+        }
+        let setup = &plain.setup;
+        let invalid = |field, message: &str| ConnectError::Invalid {
+            field,
+            message: message.to_owned(),
+        };
+        match (&setup.srtp_parameters, &params.srtp_parameters) {
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "srtpParameters",
+                    "the transport was created without enableSrtp",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(invalid(
+                    "srtpParameters",
+                    "required: the transport was created with enableSrtp",
+                ));
+            }
+            (Some(_), Some(remote))
+                if !srtp_key_is_valid(remote.crypto_suite, &remote.key_base64) =>
+            {
+                return Err(ConnectError::Invalid {
+                    field: "srtpParameters.keyBase64",
+                    message: format!(
+                        "must be base64 of {} bytes for {:?}",
+                        remote.crypto_suite.key_length(),
+                        remote.crypto_suite
+                    ),
+                });
+            }
+            _ => {}
+        }
+        if !setup.comedia {
+            let Some(ip) = params.ip else {
+                return Err(invalid("ip", "required unless the transport uses comedia"));
+            };
+            if ip.is_unspecified() || ip.is_multicast() {
+                return Err(ConnectError::Invalid {
+                    field: "ip",
+                    message: format!("{ip} is not a unicast address"),
+                });
+            }
+            if params.port.is_none_or(|p| p == 0) {
+                return Err(invalid(
+                    "port",
+                    "required (1-65535) unless the transport uses comedia",
+                ));
+            }
+            if !setup.rtcp_mux && params.rtcp_port.is_none_or(|p| p == 0) {
+                return Err(invalid(
+                    "rtcpPort",
+                    "required (1-65535) when the transport does not multiplex RTCP",
+                ));
+            }
+            let port = params.port.unwrap_or_default();
+            plain.remote_rtp = Some(SocketAddr::new(ip, port));
+            plain.remote_rtcp = if plain.setup.rtcp_mux {
+                plain.remote_rtp
+            } else {
+                params.rtcp_port.map(|p| SocketAddr::new(ip, p))
+            };
+        }
+        if let Some(remote) = &params.srtp_parameters {
+            plain.srtp_in = srtp_session(remote);
+        }
+        plain.connect_called = true;
+        Ok(transport.info())
+    }
+
+    pub(super) fn connect_webrtc(
+        &mut self,
+        id: TransportId,
+        params: DtlsParameters,
+    ) -> Result<TransportInfo, ConnectError> {
+        let transport = self
+            .transports
+            .get_mut(&id)
+            .ok_or(NotFound::Transport(id))?;
+        let TransportKind::WebRtc {
+            remote_dtls,
+            dtls_role,
+            dtls_state,
+            ..
+        } = &mut transport.kind
+        else {
+            return Err(NotFound::Transport(id).into());
+        };
+        if remote_dtls.is_some() {
+            return Err(ConnectError::AlreadyConnected(id));
+        }
+        if params.fingerprints.is_empty() {
+            return Err(ConnectError::Invalid {
+                field: "dtlsParameters.fingerprints",
+                message: "at least one fingerprint is required".to_owned(),
+            });
+        }
+        if let Some(bad) = params
+            .fingerprints
+            .iter()
+            .position(|f| !is_fingerprint_hex(&f.value))
+        {
+            return Err(ConnectError::Invalid {
+                field: "dtlsParameters.fingerprints",
+                message: format!("fingerprints[{bad}].value is not colon-separated hex"),
+            });
+        }
+        // The remote side leaves us the server role unless it insists on being the server.
+        *dtls_role = match params.role {
+            DtlsRole::Server => DtlsRole::Client,
+            DtlsRole::Client | DtlsRole::Auto => DtlsRole::Server,
+        };
+        *dtls_state = DtlsState::Connecting;
+        *remote_dtls = Some(params);
+        Ok(transport.info())
+    }
+
+    /// Replaces a WebRTC transport's local ICE credentials.
+    pub fn restart_ice(
+        &mut self,
+        id: TransportId,
+        ice_parameters: IceParameters,
+    ) -> Result<IceParameters, RestartIceError> {
+        let transport = self
+            .transports
+            .get_mut(&id)
+            .ok_or(NotFound::Transport(id))?;
+        let TransportKind::WebRtc { setup, .. } = &mut transport.kind else {
+            return Err(RestartIceError::NotWebRtc(id));
+        };
+        setup.ice_parameters = ice_parameters.clone();
+        Ok(ice_parameters)
+    }
+
+    /// Closes a transport and everything on it.
+    pub fn close_transport(&mut self, id: TransportId) -> Result<(), NotFound> {
+        let owner = self
+            .transports
+            .get(&id)
+            .map(|t| t.owner.clone())
+            .ok_or(NotFound::Transport(id))?;
+        if let Some(b) = self.broadcasters.get_mut(&owner) {
+            b.transports.remove(&id);
+        }
+        self.close_transport_inner(id, CloseReason::Request);
+        Ok(())
+    }
+
+    pub(super) fn close_transport_inner(&mut self, id: TransportId, reason: CloseReason) {
+        let Some(transport) = self.transports.remove(&id) else {
+            return;
+        };
+        for producer in transport.producers {
+            self.close_producer_inner(producer, CloseReason::TransportClosed);
+        }
+        for consumer in transport.consumers {
+            self.close_consumer_inner(consumer, CloseReason::TransportClosed);
+        }
+        for data_producer in transport.data_producers {
+            self.close_data_producer_inner(data_producer, CloseReason::TransportClosed);
+        }
+        for data_consumer in transport.data_consumers {
+            self.close_data_consumer_inner(data_consumer, CloseReason::TransportClosed);
+        }
+        self.events.push_back(RouterEvent::TransportClosed {
+            broadcaster_id: transport.owner,
+            transport_id: id,
+            reason,
+        });
+    }
+}
+
+fn is_fingerprint_hex(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .split(':')
+            .all(|b| b.len() == 2 && b.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
