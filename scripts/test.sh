@@ -5,7 +5,8 @@
 #      (tools, base, good, ugly: rtpbin, vp8enc, x264enc, opusenc, the RTP payloaders), iproute2 and
 #      util-linux (`ip`, `unshare`: the network namespaces) (apt-get), rustfmt and clippy (rustup),
 #      schemathesis (pip, into a venv under ${XDG_CACHE_HOME:-$HOME/.cache}/mediagate/venv);
-#   2. cargo fmt --check, cargo clippy -D warnings, cargo test --workspace (unit, API and process tests);
+#   2. cargo fmt --check, cargo clippy -D warnings, a build check of the fuzz targets, cargo test --workspace
+#      (unit, API and process tests);
 #   3. schemathesis against the live debug binary's /openapi.json (no 5xx, every response as documented),
 #      then SIGTERM and a check that the server exits 0 promptly.
 #
@@ -254,6 +255,7 @@ step "install prerequisites" install_prerequisites
 step "cargo fmt --all -- --check" cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings" \
     cargo clippy --workspace --all-targets -- -D warnings
+step "fuzz targets build (cargo check, fuzz/)" cargo check --quiet --manifest-path fuzz/Cargo.toml
 step "cargo test --workspace" cargo_test
 step "schemathesis (2 passes) + SIGTERM, live binary" schemathesis_against_live_server
 
