@@ -49,16 +49,18 @@ DEVICE_NAME=GStreamer
 source "$(dirname "$0")/lib/plain-producers.sh"
 
 # Live test sources stop by themselves after DURATION (num-buffers: 30 video frames and 50 audio buffers of
-# 20 ms a second); a file is stopped by a timeout (SIGINT, which `-e` turns into a clean end of stream).
+# 20 ms a second); a file is stopped by a timeout (SIGINT, which `-e` turns into a clean end of stream). Either
+# way the timeout kills the pipeline if its end of stream does not get through rtpbin within 3 s.
 stop=()
 if [ -n "$MEDIA_FILE" ]; then
   SOURCES="filesrc location=\"$MEDIA_FILE\" ! decodebin name=decoder
     decoder. ! queue ! videoconvert ! videoscale ! videorate ! video/x-raw,framerate=30/1 ! video.
     decoder. ! queue ! audioconvert ! audioresample ! audio."
-  [ -n "$DURATION" ] && stop=(timeout --signal=INT "$DURATION")
+  [ -n "$DURATION" ] && stop=(timeout --signal=INT --kill-after=3 "$DURATION")
 else
   video_buffers=-1 audio_buffers=-1
-  [ -n "$DURATION" ] && video_buffers=$((DURATION * 30)) audio_buffers=$((DURATION * 50))
+  [ -n "$DURATION" ] && video_buffers=$((DURATION * 30)) audio_buffers=$((DURATION * 50)) \
+    && stop=(timeout --signal=INT --kill-after=3 "$((DURATION + 2))")
   SOURCES="videotestsrc is-live=true num-buffers=$video_buffers
       ! video/x-raw,width=640,height=360,framerate=30/1 ! video.
     audiotestsrc is-live=true wave=sine freq=440 samplesperbuffer=960 num-buffers=$audio_buffers
@@ -80,5 +82,5 @@ MEDIA_PID=$!
 status=0
 wait "$MEDIA_PID" || status=$?
 MEDIA_PID=
-# 124: the timeout stopped a file's pipeline, as asked.
-[ "$status" -eq 0 ] || [ "$status" -eq 124 ] || exit "$status"
+# 124: the timeout stopped the pipeline, as asked; 137: it had to kill it after the end of stream stalled.
+[ "$status" -eq 0 ] || [ "$status" -eq 124 ] || [ "$status" -eq 137 ] || exit "$status"
