@@ -394,25 +394,27 @@ impl Router {
         if let Some(&found) = transport.rtp_ssrcs.get(&packet.ssrc()) {
             return Some(found);
         }
-        // Unsignalled SSRC: find the producer by MID, the encoding by RID.
+        // Unsignalled SSRC: find the producer by MID (when it has one), the encoding by RID.
         for producer_id in transport.producers.iter() {
             let Some(producer) = self.producers.get(producer_id) else {
                 continue;
             };
             let media = &producer.media;
-            let mid_matches = match (media.mid_ext, &producer.rtp_parameters.mid) {
-                (Some(id), Some(mid)) => packet.mid(id) == Some(mid.as_str()),
-                _ => false,
+            let has_mid = match &producer.rtp_parameters.mid {
+                Some(mid) => {
+                    if media.mid_ext.and_then(|id| packet.mid(id)) != Some(mid.as_str()) {
+                        continue;
+                    }
+                    true
+                }
+                None => false,
             };
             let encoding = match media.rid_ext.and_then(|id| packet.rid(id)) {
                 Some(rid) => media.encoding_of_rid(rid),
-                None if mid_matches && media.streams.len() == 1 => Some(0),
+                None if has_mid && media.streams.len() == 1 => Some(0),
                 None => None,
             };
-            if let (true, Some(encoding)) = (mid_matches || media.rid_ext.is_some(), encoding) {
-                if !mid_matches && producer.rtp_parameters.mid.is_some() {
-                    continue;
-                }
+            if let Some(encoding) = encoding {
                 let found = (*producer_id, encoding);
                 transport.rtp_ssrcs.insert(packet.ssrc(), found);
                 return Some(found);

@@ -653,3 +653,99 @@ fn a_truncated_datagram_is_counted_malformed_and_the_stream_goes_on() {
     assert_eq!(stats.packets_received, 2);
     assert_eq!(seq_of(&s.rtp(33, 11, false)[0].2), first.wrapping_add(1));
 }
+
+#[test]
+fn streams_without_signalled_ssrcs_are_found_by_mid_and_rid() {
+    use crate::rtp_parameters::{RtpEncodingParameters, RtpHeaderExtensionParameters};
+    let mut s = Scenario::new();
+    // A second producer on the sending transport: MID "v2", simulcast RIDs "lo" and "hi", no SSRCs.
+    let mut options = vp8(None, Some("v2"));
+    options.rtp_parameters.encodings = ["lo", "hi"]
+        .iter()
+        .map(|rid| RtpEncodingParameters {
+            rid: Some((*rid).to_owned()),
+            ..Default::default()
+        })
+        .collect();
+    options.rtp_parameters.header_extensions = vec![
+        RtpHeaderExtensionParameters {
+            uri: crate::rtp::ext::uri::MID.to_owned(),
+            id: 1,
+            encrypt: false,
+            parameters: Default::default(),
+        },
+        RtpHeaderExtensionParameters {
+            uri: crate::rtp::ext::uri::RTP_STREAM_ID.to_owned(),
+            id: 2,
+            encrypt: false,
+            parameters: Default::default(),
+        },
+    ];
+    let producer = ProducerId::new_random();
+    s.router.produce(s.send, producer, options).unwrap();
+    s.rtp(0, 1, true); // latch the sender
+    let send = |s: &mut Scenario, ssrc: u32, mid: &[u8], rid: &[u8]| {
+        let mut buf = [0u8; 1500];
+        let extensions: [(u8, &[u8]); 2] = [(1, mid), (2, rid)];
+        let len = write_rtp(
+            &mut buf,
+            &RtpHeader {
+                payload_type: 101,
+                sequence_number: 7,
+                timestamp: 0,
+                ssrc,
+                extensions: &extensions,
+                ..Default::default()
+            },
+            &[0x10, 0x31, 0x42],
+        )
+        .unwrap();
+        let now = s.at(10);
+        s.router.handle_datagram(
+            now,
+            s.send,
+            SEND_RTP,
+            addr(SENDER),
+            &mut buf[..len],
+            &mut s.out,
+        );
+    };
+    send(&mut s, 5001, b"v2", b"hi");
+    send(&mut s, 5002, b"v2", b"lo");
+    send(&mut s, 5003, b"zz", b"lo");
+    let stats = s.router.producer_stats(producer).unwrap();
+    assert_eq!(stats[0].ssrc, 5002, "lo is the first encoding");
+    assert_eq!(stats[1].ssrc, 5001);
+    assert_eq!((stats[0].packet_count, stats[1].packet_count), (1, 1));
+    assert_eq!(
+        s.stats(s.send).dropped_unknown_ssrc,
+        1,
+        "an unknown MID is not routed"
+    );
+    // Learnt: the next packet of 5001 is routed by its SSRC alone.
+    let mut buf = [0u8; 64];
+    let len = write_rtp(
+        &mut buf,
+        &RtpHeader {
+            payload_type: 101,
+            sequence_number: 8,
+            ssrc: 5001,
+            ..Default::default()
+        },
+        &[0x10, 0x31],
+    )
+    .unwrap();
+    let now = s.at(20);
+    s.router.handle_datagram(
+        now,
+        s.send,
+        SEND_RTP,
+        addr(SENDER),
+        &mut buf[..len],
+        &mut s.out,
+    );
+    assert_eq!(
+        s.router.producer_stats(producer).unwrap()[1].packet_count,
+        2
+    );
+}
