@@ -59,6 +59,9 @@ pub enum StartError {
     /// The DTLS certificate could not be made or read.
     #[error(transparent)]
     Certificate(#[from] control::CertificateError),
+    /// The default media codecs are not routable (a bug: they are mediasoup-demo's).
+    #[error("default media codecs: {0}")]
+    Codecs(mediagate_engine::ortc::OrtcError),
     /// Worker threads could not be started.
     #[error("cannot start the workers: {0}")]
     Runtime(std::io::Error),
@@ -74,6 +77,9 @@ pub fn start(config: &Config) -> Result<Control, StartError> {
         Some((cert, key)) => Certificate::load(cert, key)?,
         None => Certificate::generate()?,
     };
+    let default_rtp_capabilities =
+        ortc::generate_router_rtp_capabilities(&ortc::default_media_codecs())
+            .map_err(StartError::Codecs)?;
     let (notifier, notifications) = tokio::sync::mpsc::unbounded_channel();
     let runtime = Runtime::start(
         RuntimeConfig {
@@ -89,7 +95,7 @@ pub fn start(config: &Config) -> Result<Control, StartError> {
             rtc_ip: config.rtc_ip,
             announced_address: config.announced_address.clone(),
             auto_create_rooms: config.auto_create_rooms,
-            default_media_codecs: ortc::default_media_codecs(),
+            default_rtp_capabilities,
         },
         runtime,
         certificate,

@@ -57,8 +57,8 @@ pub struct ControlConfig {
     pub announced_address: Option<String>,
     /// Create rooms on first use (the mediasoup-demo behaviour).
     pub auto_create_rooms: bool,
-    /// Media codecs of rooms created without `mediaCodecs`.
-    pub default_media_codecs: Vec<RtpCodecCapability>,
+    /// Capabilities of rooms created without `mediaCodecs` (generated, and so validated, at start).
+    pub default_rtp_capabilities: RtpCapabilities,
 }
 
 /// A room as the API shows it. The router's capabilities sit at top level (`codecs`,
@@ -378,11 +378,11 @@ impl Control {
         options: RoomOptions,
     ) -> Result<(RoomInfo, bool), CreateRoomError> {
         let explicit = options.media_codecs.is_some();
-        let media_codecs = options
-            .media_codecs
-            .unwrap_or_else(|| self.inner.config.default_media_codecs.clone());
-        let capabilities = ortc::generate_router_rtp_capabilities(&media_codecs)
-            .map_err(|e| e.prefixed("mediaCodecs"))?;
+        let capabilities = match &options.media_codecs {
+            Some(media_codecs) => ortc::generate_router_rtp_capabilities(media_codecs)
+                .map_err(|e| e.prefixed("mediaCodecs"))?,
+            None => self.inner.config.default_rtp_capabilities.clone(),
+        };
         let created = self.insert_room(id, capabilities.clone());
         let room = self.room(id).await?;
         if !created
@@ -424,14 +424,7 @@ impl Control {
         if !self.inner.config.auto_create_rooms {
             return Err(AccessError::RoomNotFound(id.clone()));
         }
-        let capabilities =
-            ortc::generate_router_rtp_capabilities(&self.inner.config.default_media_codecs)
-                .map_err(|e| {
-                    // The defaults are validated at start; reaching this is a bug.
-                    tracing::error!(error = %e, "default media codecs rejected");
-                    AccessError::RoomNotFound(id.clone())
-                })?;
-        self.insert_room(id, capabilities);
+        self.insert_room(id, self.inner.config.default_rtp_capabilities.clone());
         Ok(())
     }
 
