@@ -373,4 +373,6 @@ impl IceServer {
 }
 
 #[cfg(test)]
+mod interop;
+#[cfg(test)]
 mod tests;

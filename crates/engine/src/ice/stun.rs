@@ -119,6 +119,19 @@ pub fn is_stun(b: &[u8]) -> bool {
         && b.len() % 4 == 0
 }
 
+/// The local ufrag a Binding Request is addressed to: USERNAME up to its colon (RFC 8445 §7.2.2), found without
+/// checking integrity. For the demux index, which routes a STUN message to its transport before the transport
+/// authenticates it.
+pub fn local_ufrag_of(datagram: &[u8]) -> Option<&[u8]> {
+    let m = StunMessage::parse(datagram).ok()?;
+    if m.msg_type() != BINDING_REQUEST {
+        return None;
+    }
+    let username = m.username()?;
+    let colon = username.iter().position(|&b| b == b':')?;
+    Some(&username[..colon])
+}
+
 impl<'a> StunMessage<'a> {
     /// Parses a whole datagram as one STUN message.
     pub fn parse(raw: &'a [u8]) -> Result<Self, StunError> {

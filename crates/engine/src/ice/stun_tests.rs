@@ -153,6 +153,18 @@ fn malformed_messages_are_rejected() {
     assert!(!m.check_integrity(&integrity_key(PASSWORD)));
 }
 
+#[test]
+fn local_ufrag_for_the_demux_index() {
+    assert_eq!(local_ufrag_of(&REQUEST), Some(&b"evtj"[..]));
+    assert_eq!(local_ufrag_of(&RESPONSE_V4), None);
+    assert_eq!(local_ufrag_of(&REQUEST[..40]), None);
+    let mut buf = [0u8; 64];
+    let mut w = StunWriter::new(&mut buf, BINDING_REQUEST, &TID).unwrap();
+    w.add(ATTR_USERNAME, b"nocolon").unwrap();
+    let n = w.finish();
+    assert_eq!(local_ufrag_of(&buf[..n]), None);
+}
+
 impl PartialEq for StunMessage<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.raw == other.raw
