@@ -20,6 +20,9 @@
 //! - the first valid check selects its tuple (as mediasoup does, so DTLS can start before nomination) and moves
 //!   `new → connected`; a valid check with USE-CANDIDATE selects its tuple and moves to `completed`;
 //! - `closed` is final: checks are dropped and the transport is expected to close.
+//! - role conflicts (RFC 8445 §7.3.1.1) are not resolved: a lite agent is always controlled, so ICE-CONTROLLING
+//!   and ICE-CONTROLLED are read but not acted on (as mediasoup); PRIORITY is read but a lite agent forms no pairs
+//!   of its own from it.
 
 pub mod stun;
 
