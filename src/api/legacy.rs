@@ -10,7 +10,7 @@ use axum::routing::post;
 use mediagate_engine::ids::{BroadcasterId, DataProducerId, ProducerId, RoomId, TransportId};
 use mediagate_engine::router::{
     ConnectParameters, ConsumerInfo, ConsumerOptions, DataConsumerInfo, DataConsumerOptions,
-    DataProducerInfo, DataProducerOptions, NotFound, ProducerInfo, ProducerOptions, TransportInfo,
+    DataProducerInfo, DataProducerOptions, ProducerInfo, ProducerOptions, TransportInfo,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,7 +18,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Json, Path};
-use crate::control::AccessError;
 
 pub(super) fn routes() -> axum::Router<AppState> {
     const BASE: &str = "/rooms/{roomId}/broadcasters/{broadcasterId}/transports/{transportId}";
@@ -32,17 +31,14 @@ pub(super) fn routes() -> axum::Router<AppState> {
 
 type LegacyPath = Path<(RoomId, BroadcasterId, TransportId)>;
 
-/// Checks that the transport belongs to that broadcaster of that room.
+/// The transport of the path, if it belongs to that broadcaster of that room.
 async fn owned_transport(
     control: &AppState,
     (room, broadcaster, transport): (RoomId, BroadcasterId, TransportId),
 ) -> Result<TransportId, ApiError> {
-    let owner = control.broadcaster(&room, &broadcaster).await?;
-    if owner.transport_ids.contains(&transport) {
-        Ok(transport)
-    } else {
-        Err(AccessError::NotFound(NotFound::Transport(transport)).into())
-    }
+    Ok(control
+        .broadcaster_transport(&room, &broadcaster, transport)
+        .await?)
 }
 
 /// Query of the legacy `consume` route.

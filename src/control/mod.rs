@@ -527,6 +527,22 @@ impl Control {
         Ok(self.on_room(room, move |r| r.broadcaster(&id)).await??)
     }
 
+    /// `transport`, if it belongs to that broadcaster of that room (the mediasoup-demo routes address
+    /// transports under their owner).
+    pub async fn broadcaster_transport(
+        &self,
+        room: &RoomId,
+        broadcaster: &BroadcasterId,
+        transport: TransportId,
+    ) -> Result<TransportId, AccessError> {
+        let owner = self.broadcaster(room, broadcaster).await?;
+        if owner.transport_ids.contains(&transport) {
+            Ok(transport)
+        } else {
+            Err(NotFound::Transport(transport).into())
+        }
+    }
+
     /// Removes a broadcaster and closes everything it owns.
     pub async fn leave(&self, room: &RoomId, id: &BroadcasterId) -> Result<(), AccessError> {
         let id = id.clone();
