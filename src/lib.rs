@@ -29,6 +29,8 @@ pub struct Config {
     pub announced_address: Option<String>,
     /// Port range of RTC sockets.
     pub rtc_ports: RangeInclusive<u16>,
+    /// First port of the workers' shared WebRTC ports (worker N uses this + N); `None`: one from the range.
+    pub webrtc_port: Option<u16>,
     /// Worker threads.
     pub workers: usize,
     /// Create rooms on first use.
@@ -45,6 +47,7 @@ impl Default for Config {
             rtc_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             announced_address: None,
             rtc_ports: 40000..=49999,
+            webrtc_port: None,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             auto_create_rooms: true,
             dtls_certificate: None,
@@ -86,6 +89,7 @@ pub fn start(config: &Config) -> Result<Control, StartError> {
             workers: config.workers,
             rtc_ip: config.rtc_ip,
             rtc_ports: config.rtc_ports.clone(),
+            webrtc_port: config.webrtc_port,
         },
         notifier,
     )

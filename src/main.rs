@@ -24,6 +24,10 @@ struct Args {
     /// RTC port range, `MIN-MAX`.
     #[arg(long, env = "MEDIAGATE_RTC_PORTS", default_value = "40000-49999", value_parser = parse_port_range)]
     rtc_ports: RangeInclusive<u16>,
+    /// First port of the workers' shared WebRTC ports (worker N listens on this + N); default: a port of the
+    /// RTC range each.
+    #[arg(long, env = "MEDIAGATE_WEBRTC_PORT")]
+    webrtc_port: Option<u16>,
     /// Worker threads (default: one per core).
     #[arg(long, env = "MEDIAGATE_WORKERS")]
     workers: Option<usize>,
@@ -84,6 +88,7 @@ async fn main() -> ExitCode {
         rtc_ip: args.rtc_ip,
         announced_address: args.announced_address,
         rtc_ports: args.rtc_ports,
+        webrtc_port: args.webrtc_port,
         workers: args.workers.unwrap_or(defaults.workers),
         auto_create_rooms: !args.no_auto_create_rooms,
         dtls_certificate: args.dtls_certificate.zip(args.dtls_private_key),

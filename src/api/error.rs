@@ -197,7 +197,9 @@ impl From<RestartIceTransportError> for ApiError {
             RestartIceTransportError::Access(e) => e.into(),
             RestartIceTransportError::Refused(e) => match e {
                 RestartIceError::NotFound(_) => Self::not_found(e.to_string()),
-                RestartIceError::NotWebRtc(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
+                RestartIceError::NotWebRtc(_) | RestartIceError::IceClosed(_) => {
+                    Self::new(StatusCode::CONFLICT, e.to_string())
+                }
             },
         }
     }

@@ -143,8 +143,35 @@ pub struct HealthInfo {
     pub rooms: usize,
     /// Objects in every room.
     pub objects: RouterCounts,
-    /// UDP sockets held by the workers.
+    /// UDP sockets held by the workers for transports (shared WebRTC ports not included).
     pub sockets: usize,
+    /// Each worker's shared WebRTC port.
+    pub webrtc_ports: Vec<WebRtcPortInfo>,
+}
+
+/// A worker's shared WebRTC port: where it listens, what its demux index holds, what it could not route.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebRtcPortInfo {
+    /// Worker index.
+    pub worker: usize,
+    /// Local address.
+    #[schema(value_type = String)]
+    pub ip: IpAddr,
+    /// Local port (UDP).
+    pub port: u16,
+    /// Registered local ICE username fragments.
+    pub ice_username_fragments: usize,
+    /// Remote tuples validated by ICE.
+    pub tuples: usize,
+    /// Datagrams read.
+    pub datagrams_received: u64,
+    /// Dropped: STUN naming no local ICE username fragment.
+    pub dropped_unknown_ufrag: u64,
+    /// Dropped: not STUN, from a remote address no ICE check validated.
+    pub dropped_unknown_tuple: u64,
+    /// Dropped: longer than the receive buffer.
+    pub dropped_truncated: u64,
 }
 
 #[derive(Debug, Default)]
@@ -329,19 +356,33 @@ impl Control {
         let mut objects = RouterCounts::default();
         let mut sockets = 0;
         let mut rooms = 0;
+        let mut webrtc_ports = Vec::new();
         for worker in self.inner.runtime.workers() {
-            let (counts, socket_count, room_count) = worker
+            let index = worker.index();
+            let (counts, socket_count, room_count, shared) = worker
                 .call(|w| {
                     let mut counts = RouterCounts::default();
                     for router in w.rooms() {
                         counts += router.counts();
                     }
-                    (counts, w.socket_count(), w.rooms().count())
+                    let shared = w.shared_port_info();
+                    (counts, w.socket_count(), w.rooms().count(), shared)
                 })
                 .await?;
             objects += counts;
             sockets += socket_count;
             rooms += room_count;
+            webrtc_ports.extend(shared.map(|p| WebRtcPortInfo {
+                worker: index,
+                ip: p.local.ip(),
+                port: p.local.port(),
+                ice_username_fragments: p.ufrags,
+                tuples: p.tuples,
+                datagrams_received: p.stats.datagrams_received,
+                dropped_unknown_ufrag: p.stats.dropped_unknown_ufrag,
+                dropped_unknown_tuple: p.stats.dropped_unknown_tuple,
+                dropped_truncated: p.stats.dropped_truncated,
+            }));
         }
         Ok(HealthInfo {
             status: "ok".to_owned(),
@@ -349,6 +390,7 @@ impl Control {
             rooms,
             objects,
             sockets,
+            webrtc_ports,
         })
     }
 
@@ -648,6 +690,7 @@ impl Control {
                 max_sctp_message_size,
                 sctp_capabilities,
                 ice_consent_timeout,
+                dedicated_port,
             }) => {
                 if *enable_tcp {
                     return Err(invalid(
@@ -676,6 +719,7 @@ impl Control {
                     },
                     sctp_parameters: sctp(enable, streams, *max_sctp_message_size)?,
                     ice_consent_timeout: *ice_consent_timeout,
+                    dedicated_port: *dedicated_port,
                 })
             }
         }
@@ -712,15 +756,21 @@ impl Control {
             .await??)
     }
 
-    /// New local ICE credentials for a WebRTC transport.
+    /// New local ICE credentials for a WebRTC transport; its shared port routes checks with them.
     pub async fn restart_ice(
         &self,
         id: TransportId,
     ) -> Result<IceParameters, RestartIceTransportError> {
         let ice = new_ice_parameters();
+        let room = self.room_of(id.as_uuid(), NotFound::Transport(id))?;
         Ok(self
-            .on_object(id.as_uuid(), NotFound::Transport(id), move |r| {
-                r.restart_ice(id, ice)
+            .on_worker(&room, move |w, room| {
+                let ufrag = ice.username_fragment.clone();
+                let outcome = w.with_room(room, |r| r.restart_ice(id, ice))?;
+                if outcome.0.is_ok() {
+                    w.register_ice_ufrag(room, id, &ufrag);
+                }
+                Some(outcome)
             })
             .await??)
     }
@@ -978,6 +1028,7 @@ enum PendingSetup {
         dtls_parameters: DtlsParameters,
         sctp_parameters: Option<SctpParameters>,
         ice_consent_timeout: u8,
+        dedicated_port: bool,
     },
 }
 
@@ -1050,11 +1101,23 @@ fn bind_and_create(
             dtls_parameters,
             sctp_parameters,
             ice_consent_timeout,
+            dedicated_port,
         } => {
-            let local = match bind(w) {
-                Ok(addr) => addr,
-                Err(e) => return Some((Err(e), Vec::new())),
+            let local = if dedicated_port {
+                match bind(w) {
+                    Ok(addr) => addr,
+                    Err(e) => return Some((Err(e), Vec::new())),
+                }
+            } else {
+                match w.shared_udp() {
+                    Some(shared) => shared,
+                    None => {
+                        let e = CreateTransportError::Bind("no shared webrtc port".to_owned());
+                        return Some((Err(e), Vec::new()));
+                    }
+                }
             };
+            w.register_ice_ufrag(room, id, &ice_parameters.username_fragment);
             TransportSetup::WebRtc(WebRtcTransportSetup {
                 ice_parameters,
                 ice_candidates: vec![IceCandidate {

@@ -199,6 +199,30 @@ impl Control {
                         tuple,
                     }),
                 ),
+                RouterEvent::TransportIceStateChanged {
+                    broadcaster_id,
+                    transport_id,
+                    ice_state,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::TransportIceStateChanged(event::TransportIceStateChanged {
+                        transport_id,
+                        ice_state,
+                    }),
+                ),
+                RouterEvent::TransportDtlsStateChanged {
+                    broadcaster_id,
+                    transport_id,
+                    dtls_state,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::TransportDtlsStateChanged(event::TransportDtlsStateChanged {
+                        transport_id,
+                        dtls_state,
+                    }),
+                ),
                 RouterEvent::TransportRtcpTuple {
                     broadcaster_id,
                     transport_id,

@@ -41,6 +41,8 @@ pub struct RuntimeConfig {
     pub rtc_ip: IpAddr,
     /// Port range of the RTC sockets.
     pub rtc_ports: RangeInclusive<u16>,
+    /// First port of the shared WebRTC ports (worker N binds this + N); `None`: a port of the range each.
+    pub webrtc_port: Option<u16>,
 }
 
 /// A handle on one worker thread.
@@ -121,10 +123,27 @@ impl Runtime {
             let (tx, rx) = mpsc::channel();
             let load = Arc::new(AtomicUsize::new(0));
             let (ports, notifier) = (ports.clone(), notifier.clone());
+            // Bound here so that a port in use fails the start, not the first WebRTC transport.
+            let shared = match config.webrtc_port {
+                Some(first) => {
+                    let port = u16::try_from(usize::from(first) + index).map_err(|_| {
+                        io::Error::new(io::ErrorKind::InvalidInput, "webrtc port out of range")
+                    })?;
+                    std::net::UdpSocket::bind((config.rtc_ip, port))?
+                }
+                None => ports.bind_udp(config.rtc_ip)?,
+            };
+            tracing::debug!(worker = index, shared = ?shared.local_addr(), "shared webrtc port bound");
             // The worker's I/O buffers hold raw message headers: they are made on its own thread.
             let thread = std::thread::Builder::new()
                 .name(format!("mediagate-worker-{index}"))
-                .spawn(move || worker::run(Worker::new(index, poll, ports, notifier), rx))?;
+                .spawn(move || {
+                    let mut worker = Worker::new(index, poll, ports, notifier);
+                    if let Err(e) = worker.adopt_shared_udp(shared) {
+                        tracing::error!(worker = index, error = %e, "cannot poll the shared webrtc port");
+                    }
+                    worker::run(worker, rx);
+                })?;
             threads.push(thread);
             workers.push(WorkerHandle {
                 index,

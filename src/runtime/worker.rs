@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mediagate_engine::ids::{RoomId, TransportId};
-use mediagate_engine::net::{Outbox, SocketRef};
+use mediagate_engine::net::{DemuxIndex, Outbox, Route, SocketRef, Unrouted};
 use mediagate_engine::router::{Router, RouterEvent};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -27,8 +27,49 @@ const WAKER: Token = Token(usize::MAX);
 
 struct BoundSocket {
     socket: UdpSocket,
-    room: RoomId,
-    transport: TransportId,
+    owner: SocketOwner,
+}
+
+/// Who reads a socket: one transport, or every WebRTC transport of the worker (its shared port).
+enum SocketOwner {
+    Transport {
+        room: RoomId,
+        transport: TransportId,
+    },
+    Shared(Box<SharedPort>),
+}
+
+/// The worker's shared WebRTC port (mediasoup's WebRtcServer): its demux index and what it could not route.
+#[derive(Default)]
+struct SharedPort {
+    index: DemuxIndex<(RoomId, TransportId)>,
+    stats: SharedPortStats,
+}
+
+/// Counters of a worker's shared WebRTC port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SharedPortStats {
+    /// Datagrams read.
+    pub datagrams_received: u64,
+    /// Dropped: STUN naming no local ICE username fragment.
+    pub dropped_unknown_ufrag: u64,
+    /// Dropped: not STUN, from a remote address no ICE check validated.
+    pub dropped_unknown_tuple: u64,
+    /// Dropped: longer than the receive buffer.
+    pub dropped_truncated: u64,
+}
+
+/// The shared WebRTC port of a worker as its dump shows it.
+#[derive(Clone, Debug)]
+pub struct SharedPortInfo {
+    /// Local address.
+    pub local: SocketAddr,
+    /// Counters.
+    pub stats: SharedPortStats,
+    /// Registered ICE username fragments and validated tuples.
+    pub ufrags: usize,
+    /// Validated remote tuples.
+    pub tuples: usize,
 }
 
 /// The state a worker thread owns. Control-plane code reaches it only through commands.
@@ -41,6 +82,10 @@ pub struct Worker {
     sockets: Vec<Option<BoundSocket>>,
     free_sockets: Vec<usize>,
     transport_sockets: HashMap<TransportId, Vec<SocketRef>>,
+    /// The shared WebRTC port, once bound, and its local address.
+    shared: Option<(SocketRef, SocketAddr)>,
+    /// Rooms whose packet path ran since their events were last handed on (reused, never shrunk).
+    touched: Vec<RoomId>,
     io: UdpBatch,
     outbox: Outbox,
     notifier: Notifier,
@@ -59,6 +104,8 @@ impl Worker {
             sockets: Vec::new(),
             free_sockets: Vec::new(),
             transport_sockets: HashMap::new(),
+            shared: None,
+            touched: Vec::new(),
             io: UdpBatch::new(),
             outbox: Outbox::new(),
             notifier,
@@ -124,6 +171,70 @@ impl Worker {
         ip: IpAddr,
     ) -> io::Result<(SocketAddr, SocketRef)> {
         let std_socket = self.ports.bind_udp(ip)?;
+        let owner = SocketOwner::Transport {
+            room: room.clone(),
+            transport,
+        };
+        let bound = self.register(std_socket, owner)?;
+        self.transport_sockets
+            .entry(transport)
+            .or_default()
+            .push(bound.1);
+        Ok(bound)
+    }
+
+    /// Takes the worker's shared WebRTC port (bound by the runtime) and starts reading it.
+    pub fn adopt_shared_udp(&mut self, socket: std::net::UdpSocket) -> io::Result<SocketAddr> {
+        let owner = SocketOwner::Shared(Box::default());
+        let (local, socket_ref) = self.register(socket, owner)?;
+        self.shared = Some((socket_ref, local));
+        Ok(local)
+    }
+
+    /// The shared WebRTC port, if bound.
+    pub fn shared_udp(&self) -> Option<(SocketAddr, SocketRef)> {
+        self.shared.map(|(socket, local)| (local, socket))
+    }
+
+    /// Routes STUN naming `ufrag` on the shared port to a WebRTC transport (again after each ICE restart;
+    /// every fragment of the transport is forgotten when it is released).
+    pub fn register_ice_ufrag(&mut self, room: &RoomId, transport: TransportId, ufrag: &str) {
+        if let Some(port) = self.shared_port_mut() {
+            port.index.insert_ufrag(ufrag, (room.clone(), transport));
+        }
+    }
+
+    /// The shared port's address, counters and index size.
+    pub fn shared_port_info(&self) -> Option<SharedPortInfo> {
+        let (socket, local) = self.shared?;
+        match &self.sockets.get(socket.0 as usize)?.as_ref()?.owner {
+            SocketOwner::Shared(port) => {
+                let (ufrags, tuples) = port.index.len();
+                Some(SharedPortInfo {
+                    local,
+                    stats: port.stats,
+                    ufrags,
+                    tuples,
+                })
+            }
+            SocketOwner::Transport { .. } => None,
+        }
+    }
+
+    fn shared_port_mut(&mut self) -> Option<&mut SharedPort> {
+        let (socket, _) = self.shared?;
+        match &mut self.sockets.get_mut(socket.0 as usize)?.as_mut()?.owner {
+            SocketOwner::Shared(port) => Some(port),
+            SocketOwner::Transport { .. } => None,
+        }
+    }
+
+    /// Makes a bound socket non-blocking and starts reading it.
+    fn register(
+        &mut self,
+        std_socket: std::net::UdpSocket,
+        owner: SocketOwner,
+    ) -> io::Result<(SocketAddr, SocketRef)> {
         std_socket.set_nonblocking(true)?;
         let local = std_socket.local_addr()?;
         let mut socket = UdpSocket::from_std(std_socket);
@@ -139,21 +250,15 @@ impl Worker {
             self.free_sockets.push(slot);
             return Err(e);
         }
-        self.sockets[slot] = Some(BoundSocket {
-            socket,
-            room: room.clone(),
-            transport,
-        });
-        let socket_ref = SocketRef(slot as u32);
-        self.transport_sockets
-            .entry(transport)
-            .or_default()
-            .push(socket_ref);
-        Ok((local, socket_ref))
+        self.sockets[slot] = Some(BoundSocket { socket, owner });
+        Ok((local, SocketRef(slot as u32)))
     }
 
-    /// Closes every socket of a transport.
+    /// Closes every socket of a transport and forgets its routes on the shared port.
     pub fn release_transport(&mut self, transport: TransportId) {
+        if let Some(port) = self.shared_port_mut() {
+            port.index.remove_if(|(_, t)| *t == transport);
+        }
         for socket_ref in self
             .transport_sockets
             .remove(&transport)
@@ -168,9 +273,13 @@ impl Worker {
         }
     }
 
-    /// Number of sockets this worker holds (for leak checks).
+    /// Number of transport sockets this worker holds (for leak checks; the shared port is not counted).
     pub fn socket_count(&self) -> usize {
-        self.sockets.iter().flatten().count()
+        self.sockets
+            .iter()
+            .flatten()
+            .filter(|b| matches!(b.owner, SocketOwner::Transport { .. }))
+            .count()
     }
 
     /// Datagrams the kernel refused to send since the start.
@@ -205,20 +314,25 @@ impl Worker {
         while let Some(event) = router.poll_event() {
             events.push(event);
         }
+        for event in &events {
+            // The packet path closes transports too (ICE consent lost, DTLS failed).
+            if let RouterEvent::TransportClosed { transport_id, .. } = event {
+                self.release_transport(*transport_id);
+            }
+        }
         if !events.is_empty() {
             // The control plane is gone only at shutdown: nothing left to tell.
             let _ = self.notifier.send((room.clone(), events));
         }
     }
 
-    /// Reads every pending datagram of a socket into its router's packet path, then sends what that
-    /// produced.
+    /// Reads every pending datagram of a socket into its router's packet path (through the demux index on
+    /// the shared port), then sends what that produced.
     fn drain_socket(&mut self, token: Token) {
         let Some(Some(bound)) = self.sockets.get(token.0) else {
             return;
         };
         let fd = bound.socket.as_raw_fd();
-        let (room, transport) = (bound.room.clone(), bound.transport);
         let socket_ref = SocketRef(token.0 as u32);
         loop {
             let count = match self.io.recv(fd) {
@@ -231,28 +345,81 @@ impl Worker {
                 }
             };
             let now = Instant::now();
-            let Some(router) = self.rooms.get_mut(&room) else {
+            let Some(Some(bound)) = self.sockets.get_mut(token.0) else {
                 break;
             };
-            for i in 0..count {
-                let (data, from, truncated) = self.io.datagram(i);
-                match from {
-                    // Its tail is gone: what is left could parse, and must not be forwarded.
-                    Some(_) if truncated => router.handle_truncated_datagram(transport),
-                    Some(from) => router.handle_datagram(
-                        now,
-                        transport,
-                        socket_ref,
-                        from,
-                        data,
-                        &mut self.outbox,
-                    ),
-                    None => {}
+            match &mut bound.owner {
+                SocketOwner::Transport { room, transport } => {
+                    let Some(router) = self.rooms.get_mut(room) else {
+                        break;
+                    };
+                    if !self.touched.contains(room) {
+                        self.touched.push(room.clone());
+                    }
+                    for i in 0..count {
+                        let (data, from, truncated) = self.io.datagram(i);
+                        match from {
+                            // Its tail is gone: what is left could parse, and must not be forwarded.
+                            Some(_) if truncated => router.handle_truncated_datagram(*transport),
+                            Some(from) => router.handle_datagram(
+                                now,
+                                *transport,
+                                socket_ref,
+                                from,
+                                data,
+                                &mut self.outbox,
+                            ),
+                            None => {}
+                        }
+                    }
+                }
+                SocketOwner::Shared(port) => {
+                    for i in 0..count {
+                        let (data, from, truncated) = self.io.datagram(i);
+                        let Some(from) = from else { continue };
+                        port.stats.datagrams_received += 1;
+                        if truncated {
+                            port.stats.dropped_truncated += 1;
+                            continue;
+                        }
+                        let (room, transport, by_ufrag) = match port.index.route(from, data) {
+                            Route::Tuple((room, transport)) => (room, *transport, false),
+                            Route::Ufrag((room, transport)) => (room, *transport, true),
+                            Route::Unknown(Unrouted::UnknownUfrag) => {
+                                port.stats.dropped_unknown_ufrag += 1;
+                                continue;
+                            }
+                            Route::Unknown(Unrouted::UnknownTuple) => {
+                                port.stats.dropped_unknown_tuple += 1;
+                                continue;
+                            }
+                        };
+                        let Some(router) = self.rooms.get_mut(room) else {
+                            continue;
+                        };
+                        if !self.touched.contains(room) {
+                            self.touched.push(room.clone());
+                        }
+                        router.handle_datagram(
+                            now,
+                            transport,
+                            socket_ref,
+                            from,
+                            data,
+                            &mut self.outbox,
+                        );
+                        if by_ufrag && router.is_valid_ice_tuple(transport, from) {
+                            let owner = (room.clone(), transport);
+                            port.index.insert_tuple(from, owner);
+                        }
+                    }
                 }
             }
             self.flush();
         }
-        self.notify(&room);
+        while let Some(room) = self.touched.pop() {
+            self.notify(&room);
+        }
     }
 
     /// Fires the timers that are due; returns how long until the next one.

@@ -32,7 +32,11 @@ async fn deleting_a_room_closes_everything_in_it() {
     server.join("r", "alice").await;
     server.join("r", "bob").await;
     let send = server
-        .transport("r", "alice", json!({"type": "webrtc", "enableSctp": true}))
+        .transport(
+            "r",
+            "alice",
+            json!({"type": "webrtc", "enableSctp": true, "dedicatedPort": true}),
+        )
         .await;
     let unmuxed = server
         .transport("r", "alice", json!({"type": "plain", "rtcpMux": false}))
@@ -48,7 +52,11 @@ async fn deleting_a_room_closes_everything_in_it() {
             .expect(201),
     );
     let recv = server
-        .transport("r", "bob", json!({"type": "webrtc", "enableSctp": true}))
+        .transport(
+            "r",
+            "bob",
+            json!({"type": "webrtc", "enableSctp": true, "dedicatedPort": true}),
+        )
         .await;
     let consumer = id_of(&server.consume(&recv, &producer).await);
     let data_consumer = id_of(
@@ -187,7 +195,11 @@ async fn deleting_a_data_producer_closes_its_data_consumers() {
     server.join("r", "alice").await;
     server.join("r", "bob").await;
     let send = server
-        .transport("r", "alice", json!({"type": "webrtc", "enableSctp": true}))
+        .transport(
+            "r",
+            "alice",
+            json!({"type": "webrtc", "enableSctp": true, "dedicatedPort": true}),
+        )
         .await;
     let recv = server
         .transport(
@@ -375,7 +387,7 @@ async fn a_webrtc_transport_offers_ice_lite_a_bound_host_candidate_and_dtls() {
     let with_sctp = server
         .post(
             "/rooms/r/broadcasters/alice/transports",
-            json!({"type": "webrtc", "enableSctp": true}),
+            json!({"type": "webrtc", "enableSctp": true, "dedicatedPort": true}),
         )
         .await
         .expect(201);
@@ -392,8 +404,17 @@ async fn a_webrtc_transport_offers_ice_lite_a_bound_host_candidate_and_dtls() {
         .expect(201);
     assert_eq!(from_caps["sctpParameters"]["OS"], 16);
     assert_eq!(from_caps["sctpParameters"]["MIS"], 8);
-    // Every transport has its own port and credentials.
-    assert_ne!(from_caps["iceCandidates"][0]["port"], host["port"]);
+    // WebRTC transports share the worker's port (demultiplexed by ICE username fragment), each with its
+    // own credentials; a dedicated port is an option.
+    assert_eq!(from_caps["iceCandidates"][0]["port"], host["port"]);
+    let dedicated = server
+        .post(
+            "/rooms/r/broadcasters/alice/transports",
+            json!({"type": "webrtc", "dedicatedPort": true}),
+        )
+        .await
+        .expect(201);
+    assert_ne!(dedicated["iceCandidates"][0]["port"], host["port"]);
     assert_ne!(
         from_caps["iceParameters"]["usernameFragment"],
         ice["usernameFragment"]

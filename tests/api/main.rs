@@ -8,3 +8,4 @@ mod events;
 mod harness;
 mod lifecycle;
 mod ortc;
+mod webrtc_ice;

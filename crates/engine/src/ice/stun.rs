@@ -499,6 +499,31 @@ pub fn write_binding_success(
     Ok(w.finish())
 }
 
+/// Writes a Binding Request as the controlling agent of a peer would send it: USERNAME, ICE-CONTROLLING,
+/// PRIORITY, USE-CANDIDATE when nominating, MESSAGE-INTEGRITY with the remote password's key, FINGERPRINT; returns
+/// its length. For test clients and benchmarks: a lite agent never sends checks.
+pub fn write_binding_request(
+    buf: &mut [u8],
+    transaction_id: &[u8; 12],
+    username: &str,
+    key: &Hmac<Sha1>,
+    use_candidate: bool,
+) -> Result<usize, BufferTooSmall> {
+    let mut w = StunWriter::new(buf, BINDING_REQUEST, transaction_id)?;
+    w.add(ATTR_USERNAME, username.as_bytes())?;
+    w.add(
+        ATTR_ICE_CONTROLLING,
+        &0x1234_5678_9abc_def0u64.to_be_bytes(),
+    )?;
+    w.add(ATTR_PRIORITY, &0x6e7f_00ffu32.to_be_bytes())?;
+    if use_candidate {
+        w.add(ATTR_USE_CANDIDATE, &[])?;
+    }
+    w.add_integrity(key)?;
+    w.add_fingerprint()?;
+    Ok(w.finish())
+}
+
 /// Writes a Binding Error Response with ERROR-CODE and FINGERPRINT (no MESSAGE-INTEGRITY: the request could not be
 /// authenticated); returns its length.
 pub fn write_binding_error(

@@ -2,12 +2,14 @@
 //!
 //! Owns: RFC 7983 first-byte demultiplexing of datagrams arriving on one 5-tuple (STUN, DTLS, RTP, RTCP),
 //! with the RTP/RTCP split of RFC 5761 §4, and the outbox of datagrams to send. Must not: parse beyond the bytes the decision needs, allocate,
-//! or hold state (the ICE-ufrag/5-tuple demux index lives beside this, not in it).
+//! or hold per-datagram state. The shared-port demux index (ICE ufrag, then 5-tuple) is in [`DemuxIndex`].
 
 mod classify;
+mod demux;
 #[cfg(test)]
 pub(crate) mod noise;
 mod outbox;
 
 pub use classify::{PacketKind, classify};
+pub use demux::{DemuxIndex, Route, Unrouted};
 pub use outbox::{Outbox, SocketRef, TRANSMIT_CAPACITY, Transmit};

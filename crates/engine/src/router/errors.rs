@@ -64,6 +64,9 @@ pub enum RestartIceError {
     /// Only WebRTC transports have ICE.
     #[error("transport {0} is not a webrtc transport")]
     NotWebRtc(TransportId),
+    /// ICE already closed (consent expired): the transport is closing.
+    #[error("ice of transport {0} is closed")]
+    IceClosed(TransportId),
 }
 
 /// Why a producer could not be created.

@@ -30,6 +30,12 @@ pub enum CloseReason {
     /// Its room closed.
     #[serde(rename = "room closed")]
     RoomClosed,
+    /// ICE consent expired and was not restored (RFC 7675): the remote side is gone.
+    #[serde(rename = "ice closed")]
+    IceClosed,
+    /// The DTLS handshake failed (a fatal alert, or a certificate that did not match the fingerprint).
+    #[serde(rename = "dtls failed")]
+    DtlsFailed,
 }
 
 impl CloseReason {
@@ -42,6 +48,8 @@ impl CloseReason {
             CloseReason::ProducerClosed => "producer closed",
             CloseReason::DataProducerClosed => "data producer closed",
             CloseReason::RoomClosed => "room closed",
+            CloseReason::IceClosed => "ice closed",
+            CloseReason::DtlsFailed => "dtls failed",
         }
     }
 }
@@ -143,7 +151,26 @@ pub enum RouterEvent {
         /// Its producer.
         producer_id: ProducerId,
     },
-    /// A comedia transport latched its remote RTP tuple from the first valid packet.
+    /// A WebRTC transport's ICE state changed.
+    TransportIceStateChanged {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The transport.
+        transport_id: TransportId,
+        /// The new state.
+        ice_state: crate::transport_parameters::IceState,
+    },
+    /// A WebRTC transport's DTLS state changed.
+    TransportDtlsStateChanged {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The transport.
+        transport_id: TransportId,
+        /// The new state.
+        dtls_state: crate::transport_parameters::DtlsState,
+    },
+    /// A comedia transport latched its remote RTP tuple from the first valid packet, or a WebRTC transport's
+    /// ICE selected a tuple.
     TransportTuple {
         /// Owner.
         broadcaster_id: BroadcasterId,

@@ -10,6 +10,7 @@
 //! Nothing here allocates per packet: the outbox owns the send buffers, lookups are map reads, and a
 //! producer's consumer list is lent out during the fan-out rather than copied.
 
+use crate::srtp::SrtpSession;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -188,11 +189,36 @@ impl ConsumerMedia {
     }
 }
 
-/// Where a transport sends media and RTCP, and how it protects them.
-fn media_destination(transport: &mut Transport) -> Option<(SocketRef, SocketAddr)> {
-    match &transport.kind {
-        TransportKind::Plain(plain) => Some((plain.setup.rtp_socket, plain.remote_rtp?)),
-        TransportKind::WebRtc { .. } => None,
+/// Where a transport sends media, and the SRTP session that protects it (if any).
+fn media_path(
+    transport: &mut Transport,
+) -> Option<(SocketRef, SocketAddr, Option<&mut SrtpSession>)> {
+    match &mut transport.kind {
+        TransportKind::Plain(plain) => Some((
+            plain.setup.rtp_socket,
+            plain.remote_rtp?,
+            plain.srtp_out.as_mut(),
+        )),
+        TransportKind::WebRtc(state) => {
+            let (socket, destination, srtp) = state.media_path()?;
+            Some((socket, destination, Some(srtp)))
+        }
+    }
+}
+
+/// Where a transport sends RTCP, and the SRTP session that protects it (if any).
+fn rtcp_path(
+    transport: &mut Transport,
+) -> Option<(SocketRef, SocketAddr, Option<&mut SrtpSession>)> {
+    match &mut transport.kind {
+        TransportKind::Plain(plain) => {
+            let (socket, destination) = plain.rtcp_destination()?;
+            Some((socket, destination, plain.srtp_out.as_mut()))
+        }
+        TransportKind::WebRtc(state) => {
+            let (socket, destination, srtp) = state.media_path()?;
+            Some((socket, destination, Some(srtp)))
+        }
     }
 }
 
@@ -202,10 +228,7 @@ fn send_rtcp(
     out: &mut Outbox,
     write: impl FnOnce(&mut [u8]) -> Option<usize>,
 ) {
-    let TransportKind::Plain(plain) = &mut transport.kind else {
-        return;
-    };
-    let Some((socket, destination)) = plain.rtcp_destination() else {
+    let Some((socket, destination, mut srtp)) = rtcp_path(transport) else {
         return;
     };
     let mut sent = 0;
@@ -214,7 +237,7 @@ fn send_rtcp(
         let Some(len) = write(&mut buf[..limit]) else {
             return 0;
         };
-        sent = match &mut plain.srtp_out {
+        sent = match &mut srtp {
             Some(srtp) => srtp.protect_rtcp(&mut buf[..], len).unwrap_or(0),
             None => len,
         };
@@ -227,7 +250,7 @@ fn send_rtcp(
 }
 
 /// What the transport-level checks decided about a datagram.
-enum Accepted {
+pub(super) enum Accepted {
     Rtp(usize),
     Rtcp(usize),
 }
@@ -245,7 +268,16 @@ impl Router {
         out: &mut Outbox,
     ) {
         self.last_now = Some(now);
-        let Some(accepted) = self.accept_datagram(transport_id, socket, from, data) else {
+        let webrtc = matches!(
+            self.transports.get(&transport_id).map(|t| &t.kind),
+            Some(TransportKind::WebRtc(_))
+        );
+        let accepted = if webrtc {
+            self.accept_webrtc_datagram(now, transport_id, from, data, out)
+        } else {
+            self.accept_datagram(transport_id, socket, from, data)
+        };
+        let Some(accepted) = accepted else {
             return;
         };
         match accepted {
@@ -614,12 +646,11 @@ impl Router {
         let Some(transport) = self.transports.get_mut(&consumer.transport) else {
             return;
         };
-        let Some((socket, destination)) = media_destination(transport) else {
+        let Some((socket, destination, mut srtp)) = media_path(transport) else {
             return;
         };
-        let TransportKind::Plain(plain) = &mut transport.kind else {
-            return;
-        };
+        let mut packets_sent = 0;
+        let mut bytes_sent = 0;
         for out_seq in lost {
             let Some(in_seq) = consumer.media.stream.input_seq(out_seq) else {
                 continue;
@@ -677,17 +708,19 @@ impl Router {
                     packet.set_payload_type(pt);
                 }
                 packet.remap_extension_ids(&media.ext_map);
-                sent = match &mut plain.srtp_out {
+                sent = match &mut srtp {
                     Some(srtp) => srtp.protect_rtp(&mut buf[..], len).unwrap_or(0),
                     None => len,
                 };
                 sent
             });
             if sent > 0 {
-                transport.stats.packets_sent += 1;
-                transport.stats.bytes_sent += sent as u64;
+                packets_sent += 1;
+                bytes_sent += sent as u64;
             }
         }
+        transport.stats.packets_sent += packets_sent;
+        transport.stats.bytes_sent += bytes_sent;
     }
 
     /// A consumer's endpoint asked for a keyframe (PLI or FIR): ask the producer's.
@@ -762,7 +795,10 @@ impl Router {
         } else {
             self.next_report.or(self.last_now)
         };
-        [keyframe_retry, reports].into_iter().flatten().min()
+        [keyframe_retry, reports, self.webrtc_poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs what is due at `now` (`unix` is the same instant as time since the Unix epoch): keyframe
@@ -770,6 +806,7 @@ impl Router {
     pub fn handle_timeout(&mut self, now: Instant, unix: Duration, out: &mut Outbox) {
         self.last_now = Some(now);
         self.clock_anchor = Some((now, unix));
+        self.webrtc_handle_timeout(now, out);
         for producer_id in std::mem::take(&mut self.pending_keyframe_requests) {
             self.request_keyframe(now, producer_id, out);
         }
@@ -885,7 +922,7 @@ fn forward(
     if consumer.paused || consumer.producer_paused {
         return false;
     }
-    let Some((socket, destination)) = media_destination(transport) else {
+    let Some((socket, destination, mut srtp)) = media_path(transport) else {
         return false;
     };
     let media = &mut consumer.media;
@@ -896,9 +933,6 @@ fn forward(
         media.stream.sync(now, seq, timestamp);
     }
     let Some((out_seq, out_ts)) = media.stream.rewrite(now, seq, timestamp) else {
-        return false;
-    };
-    let TransportKind::Plain(plain) = &mut transport.kind else {
         return false;
     };
     let ssrc = media.stream.ssrc();
@@ -917,7 +951,7 @@ fn forward(
         rewritten.set_timestamp(out_ts);
         rewritten.set_ssrc(ssrc);
         rewritten.remap_extension_ids(ext_map);
-        sent = match &mut plain.srtp_out {
+        sent = match &mut srtp {
             Some(srtp) => srtp.protect_rtp(&mut buf[..], len).unwrap_or(0),
             None => len,
         };

@@ -365,7 +365,8 @@ fn assert_reasons_add_up(stats: &TransportStats) {
         + stats.dropped_srtp_failure
         + stats.dropped_malformed
         + stats.dropped_unknown_ssrc
-        + stats.dropped_unknown_payload_type;
+        + stats.dropped_unknown_payload_type
+        + stats.dropped_ice_failure;
     assert_eq!(reasons, stats.packets_dropped, "{stats:?}");
 }
 

@@ -23,11 +23,14 @@ mod media;
 mod producer;
 mod rng;
 mod transport;
+mod webrtc;
 
 #[cfg(test)]
 mod media_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webrtc_tests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! A transport's room-side state: its kind-specific network parameters, the objects it carries, and the
 //! per-transport rules (MID and SSRC uniqueness, CNAME, consumer MIDs, SCTP stream ids).
 
+use super::webrtc::WebRtcState;
 use super::{CloseReason, ConnectError, NotFound, RestartIceError, Router, RouterEvent};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -129,6 +130,9 @@ pub struct WebRtcTransportOptions {
     #[serde(default = "default_ice_consent_timeout")]
     #[schema(minimum = 1)]
     pub ice_consent_timeout: u8,
+    /// Listen on a port of its own from the RTC range instead of the worker's shared WebRTC port.
+    #[serde(default)]
+    pub dedicated_port: bool,
 }
 
 /// Creation input of a transport, tagged by `type`.
@@ -286,6 +290,9 @@ pub struct TransportStats {
     pub dropped_unsupported: u64,
     /// Dropped: from an address other than the connected or latched remote end, or before connect.
     pub dropped_unexpected_source: u64,
+    /// Dropped: STUN that failed ICE checks (bad credentials or integrity, not a binding request) or came
+    /// after ICE closed.
+    pub dropped_ice_failure: u64,
     /// Dropped: SRTP/SRTCP authentication, replay or decryption failed (or no remote key yet).
     pub dropped_srtp_failure: u64,
     /// Dropped: malformed RTP or RTCP.
@@ -337,13 +344,7 @@ pub(crate) fn srtp_session(params: &SrtpParameters) -> Option<SrtpSession> {
 #[derive(Debug)]
 pub(crate) enum TransportKind {
     Plain(Box<PlainState>),
-    WebRtc {
-        setup: WebRtcTransportSetup,
-        ice_state: IceState,
-        dtls_state: DtlsState,
-        remote_dtls: Option<DtlsParameters>,
-        dtls_role: DtlsRole,
-    },
+    WebRtc(Box<WebRtcState>),
 }
 
 #[derive(Debug)]
@@ -386,13 +387,7 @@ impl Transport {
                 "plain-rtp-transport",
             ),
             TransportSetup::WebRtc(setup) => (
-                TransportKind::WebRtc {
-                    setup,
-                    ice_state: IceState::New,
-                    dtls_state: DtlsState::New,
-                    remote_dtls: None,
-                    dtls_role: DtlsRole::Auto,
-                },
+                TransportKind::WebRtc(Box::new(WebRtcState::new(setup))),
                 "webrtc-transport",
             ),
         };
@@ -423,7 +418,7 @@ impl Transport {
     pub(crate) fn sctp_parameters(&self) -> Option<SctpParameters> {
         match &self.kind {
             TransportKind::Plain(plain) => plain.setup.sctp_parameters,
-            TransportKind::WebRtc { setup, .. } => setup.sctp_parameters,
+            TransportKind::WebRtc(state) => state.setup.sctp_parameters,
         }
     }
 
@@ -458,20 +453,15 @@ impl Transport {
                     srtp_parameters: setup.srtp_parameters.clone(),
                 })
             }
-            TransportKind::WebRtc {
-                setup,
-                ice_state,
-                dtls_state,
-                ..
-            } => TransportInfo::Webrtc(WebRtcTransportInfo {
+            TransportKind::WebRtc(state) => TransportInfo::Webrtc(WebRtcTransportInfo {
                 id: self.id,
                 broadcaster_id: self.owner.clone(),
-                ice_parameters: setup.ice_parameters.clone(),
-                ice_candidates: setup.ice_candidates.clone(),
-                ice_state: *ice_state,
-                ice_selected_tuple: None,
-                dtls_parameters: setup.dtls_parameters.clone(),
-                dtls_state: *dtls_state,
+                ice_parameters: state.setup.ice_parameters.clone(),
+                ice_candidates: state.setup.ice_candidates.clone(),
+                ice_state: state.ice.state(),
+                ice_selected_tuple: state.selected_tuple(),
+                dtls_parameters: state.setup.dtls_parameters.clone(),
+                dtls_state: state.dtls_state,
                 sctp_parameters,
                 sctp_state,
             }),
@@ -686,16 +676,10 @@ impl Router {
             .transports
             .get_mut(&id)
             .ok_or(NotFound::Transport(id))?;
-        let TransportKind::WebRtc {
-            remote_dtls,
-            dtls_role,
-            dtls_state,
-            ..
-        } = &mut transport.kind
-        else {
+        let TransportKind::WebRtc(state) = &mut transport.kind else {
             return Err(NotFound::Transport(id).into());
         };
-        if remote_dtls.is_some() {
+        if state.remote_dtls.is_some() {
             return Err(ConnectError::AlreadyConnected(id));
         }
         if params.fingerprints.is_empty() {
@@ -715,12 +699,12 @@ impl Router {
             });
         }
         // The remote side leaves us the server role unless it insists on being the server.
-        *dtls_role = match params.role {
+        state.dtls_role = match params.role {
             DtlsRole::Server => DtlsRole::Client,
             DtlsRole::Client | DtlsRole::Auto => DtlsRole::Server,
         };
-        *dtls_state = DtlsState::Connecting;
-        *remote_dtls = Some(params);
+        state.dtls_state = DtlsState::Connecting;
+        state.remote_dtls = Some(params);
         Ok(transport.info())
     }
 
@@ -734,10 +718,17 @@ impl Router {
             .transports
             .get_mut(&id)
             .ok_or(NotFound::Transport(id))?;
-        let TransportKind::WebRtc { setup, .. } = &mut transport.kind else {
+        let TransportKind::WebRtc(state) = &mut transport.kind else {
             return Err(RestartIceError::NotWebRtc(id));
         };
-        setup.ice_parameters = ice_parameters.clone();
+        state
+            .ice
+            .restart(
+                ice_parameters.username_fragment.clone(),
+                ice_parameters.password.clone(),
+            )
+            .map_err(|_| RestartIceError::IceClosed(id))?;
+        state.setup.ice_parameters = ice_parameters.clone();
         Ok(ice_parameters)
     }
 
