@@ -692,16 +692,16 @@ impl Control {
                 ice_consent_timeout,
                 dedicated_port,
             }) => {
-                if *enable_tcp {
-                    return Err(invalid(
-                        "enableTcp",
-                        "ICE-TCP candidates are not available yet; use UDP",
-                    ));
-                }
-                if !enable_udp {
+                if !enable_udp && !enable_tcp {
                     return Err(invalid(
                         "enableUdp",
-                        "must be true: UDP is the only protocol",
+                        "at least one of enableUdp and enableTcp must be true",
+                    ));
+                }
+                if *enable_tcp && *dedicated_port {
+                    return Err(invalid(
+                        "enableTcp",
+                        "ICE-TCP is offered on the shared port only; drop dedicatedPort",
                     ));
                 }
                 if *ice_consent_timeout == 0 {
@@ -720,6 +720,8 @@ impl Control {
                     sctp_parameters: sctp(enable, streams, *max_sctp_message_size)?,
                     ice_consent_timeout: *ice_consent_timeout,
                     dedicated_port: *dedicated_port,
+                    enable_udp: *enable_udp,
+                    enable_tcp: *enable_tcp,
                 })
             }
         }
@@ -1029,6 +1031,8 @@ enum PendingSetup {
         sctp_parameters: Option<SctpParameters>,
         ice_consent_timeout: u8,
         dedicated_port: bool,
+        enable_udp: bool,
+        enable_tcp: bool,
     },
 }
 
@@ -1102,6 +1106,8 @@ fn bind_and_create(
             sctp_parameters,
             ice_consent_timeout,
             dedicated_port,
+            enable_udp,
+            enable_tcp,
         } => {
             let local = if dedicated_port {
                 match bind(w) {
@@ -1117,19 +1123,42 @@ fn bind_and_create(
                     }
                 }
             };
+            let tcp_port = match (enable_tcp, w.shared_tcp()) {
+                (false, _) => None,
+                (true, Some(tcp)) => Some(tcp.port()),
+                (true, None) => {
+                    let e = CreateTransportError::Bind("no ice-tcp listener".to_owned());
+                    return Some((Err(e), Vec::new()));
+                }
+            };
             w.register_ice_ufrag(room, id, &ice_parameters.username_fragment);
+            let candidate = |index: u32, protocol: Protocol, port: u16| IceCandidate {
+                foundation: match protocol {
+                    Protocol::Udp => "udpcandidate",
+                    Protocol::Tcp => "tcpcandidate",
+                }
+                .to_owned(),
+                priority: ice_candidate_priority(index),
+                ip: address.to_owned(),
+                address: address.to_owned(),
+                protocol,
+                port,
+                r#type: IceCandidateType::Host,
+                tcp_type: (protocol == Protocol::Tcp).then_some(
+                    mediagate_engine::transport_parameters::IceCandidateTcpType::Passive,
+                ),
+            };
+            let mut ice_candidates = Vec::new();
+            if enable_udp {
+                ice_candidates.push(candidate(0, Protocol::Udp, local.0.port()));
+            }
+            if let Some(port) = tcp_port {
+                let index = ice_candidates.len() as u32;
+                ice_candidates.push(candidate(index, Protocol::Tcp, port));
+            }
             TransportSetup::WebRtc(WebRtcTransportSetup {
                 ice_parameters,
-                ice_candidates: vec![IceCandidate {
-                    foundation: "udpcandidate".to_owned(),
-                    priority: ice_candidate_priority(0),
-                    ip: address.to_owned(),
-                    address: address.to_owned(),
-                    protocol: Protocol::Udp,
-                    port: local.0.port(),
-                    r#type: IceCandidateType::Host,
-                    tcp_type: None,
-                }],
+                ice_candidates,
                 dtls_parameters,
                 sctp_parameters,
                 ice_consent_timeout,

@@ -6,7 +6,9 @@
 //! sending it a command (a closure) over a channel and awaiting the reply; the worker runs commands between
 //! socket events, so a command sees a consistent room.
 
+mod ice_tcp;
 mod ports;
+mod tcp;
 mod udp;
 mod worker;
 
@@ -134,6 +136,12 @@ impl Runtime {
                 None => ports.bind_udp(config.rtc_ip)?,
             };
             tracing::debug!(worker = index, shared = ?shared.local_addr(), "shared webrtc port bound");
+            // ICE-TCP candidates use the same port number; without it a worker offers UDP only.
+            let tcp = shared
+                .local_addr()
+                .and_then(std::net::TcpListener::bind)
+                .inspect_err(|e| tracing::warn!(worker = index, error = %e, "no ice-tcp listener"))
+                .ok();
             // The worker's I/O buffers hold raw message headers: they are made on its own thread.
             let thread = std::thread::Builder::new()
                 .name(format!("mediagate-worker-{index}"))
@@ -141,6 +149,11 @@ impl Runtime {
                     let mut worker = Worker::new(index, poll, ports, notifier);
                     if let Err(e) = worker.adopt_shared_udp(shared) {
                         tracing::error!(worker = index, error = %e, "cannot poll the shared webrtc port");
+                    }
+                    if let Some(listener) = tcp
+                        && let Err(e) = worker.adopt_tcp_listener(listener)
+                    {
+                        tracing::error!(worker = index, error = %e, "cannot poll the ice-tcp listener");
                     }
                     worker::run(worker, rx);
                 })?;

@@ -24,14 +24,16 @@ use super::udp::UdpBatch;
 pub(crate) type Command = Box<dyn FnOnce(&mut Worker) + Send>;
 
 const WAKER: Token = Token(usize::MAX);
+/// The ICE-TCP listener's token; connections use tokens from [`super::ice_tcp::TCP_BASE`].
+pub(super) const TCP_LISTENER: Token = Token(usize::MAX - 1);
 
-struct BoundSocket {
-    socket: UdpSocket,
-    owner: SocketOwner,
+pub(super) struct BoundSocket {
+    pub(super) socket: UdpSocket,
+    pub(super) owner: SocketOwner,
 }
 
 /// Who reads a socket: one transport, or every WebRTC transport of the worker (its shared port).
-enum SocketOwner {
+pub(super) enum SocketOwner {
     Transport {
         room: RoomId,
         transport: TransportId,
@@ -41,9 +43,9 @@ enum SocketOwner {
 
 /// The worker's shared WebRTC port (mediasoup's WebRtcServer): its demux index and what it could not route.
 #[derive(Default)]
-struct SharedPort {
-    index: DemuxIndex<(RoomId, TransportId)>,
-    stats: SharedPortStats,
+pub(super) struct SharedPort {
+    pub(super) index: DemuxIndex<(RoomId, TransportId)>,
+    pub(super) stats: SharedPortStats,
 }
 
 /// Counters of a worker's shared WebRTC port.
@@ -74,24 +76,26 @@ pub struct SharedPortInfo {
 
 /// The state a worker thread owns. Control-plane code reaches it only through commands.
 pub struct Worker {
-    index: usize,
-    poll: Poll,
-    ports: Arc<PortRange>,
-    rooms: HashMap<RoomId, Router>,
+    pub(super) index: usize,
+    pub(super) poll: Poll,
+    pub(super) ports: Arc<PortRange>,
+    pub(super) rooms: HashMap<RoomId, Router>,
     /// Sockets by [`SocketRef`] (the mio token), with a free list.
-    sockets: Vec<Option<BoundSocket>>,
-    free_sockets: Vec<usize>,
-    transport_sockets: HashMap<TransportId, Vec<SocketRef>>,
+    pub(super) sockets: Vec<Option<BoundSocket>>,
+    pub(super) free_sockets: Vec<usize>,
+    pub(super) transport_sockets: HashMap<TransportId, Vec<SocketRef>>,
     /// The shared WebRTC port, once bound, and its local address.
-    shared: Option<(SocketRef, SocketAddr)>,
+    pub(super) shared: Option<(SocketRef, SocketAddr)>,
     /// Rooms whose packet path ran since their events were last handed on (reused, never shrunk).
-    touched: Vec<RoomId>,
-    io: UdpBatch,
-    outbox: Outbox,
-    notifier: Notifier,
+    pub(super) touched: Vec<RoomId>,
+    /// ICE-TCP: the passive listener on the shared port's number, and its accepted connections.
+    pub(super) tcp: super::ice_tcp::IceTcp,
+    pub(super) io: UdpBatch,
+    pub(super) outbox: Outbox,
+    pub(super) notifier: Notifier,
     /// Datagrams the kernel refused to send.
-    send_failures: u64,
-    stopping: bool,
+    pub(super) send_failures: u64,
+    pub(super) stopping: bool,
 }
 
 impl Worker {
@@ -106,6 +110,7 @@ impl Worker {
             transport_sockets: HashMap::new(),
             shared: None,
             touched: Vec::new(),
+            tcp: super::ice_tcp::IceTcp::default(),
             io: UdpBatch::new(),
             outbox: Outbox::new(),
             notifier,
@@ -221,7 +226,7 @@ impl Worker {
         }
     }
 
-    fn shared_port_mut(&mut self) -> Option<&mut SharedPort> {
+    pub(super) fn shared_port_mut(&mut self) -> Option<&mut SharedPort> {
         let (socket, _) = self.shared?;
         match &mut self.sockets.get_mut(socket.0 as usize)?.as_mut()?.owner {
             SocketOwner::Shared(port) => Some(port),
@@ -259,6 +264,7 @@ impl Worker {
         if let Some(port) = self.shared_port_mut() {
             port.index.remove_if(|(_, t)| *t == transport);
         }
+        self.close_tcp_of(transport);
         for socket_ref in self
             .transport_sockets
             .remove(&transport)
@@ -298,15 +304,16 @@ impl Worker {
             .map(|b| b.socket.as_raw_fd())
     }
 
-    fn flush(&mut self) {
+    pub(super) fn flush(&mut self) {
         if !self.outbox.is_empty() {
+            self.send_tcp_transmits();
             let sockets = &self.sockets;
             self.send_failures += self.io.send(&mut self.outbox, |s| Self::fd_of(sockets, s));
         }
     }
 
     /// Hands the events the packet path caused in a room to the control plane.
-    fn notify(&mut self, room: &RoomId) {
+    pub(super) fn notify(&mut self, room: &RoomId) {
         let Some(router) = self.rooms.get_mut(room) else {
             return;
         };
@@ -461,7 +468,11 @@ pub(crate) fn run(mut worker: Worker, commands: mpsc::Receiver<Command>) {
             break;
         }
         for event in events.iter() {
-            if event.token() == WAKER {
+            if event.token() == TCP_LISTENER {
+                worker.accept_tcp();
+            } else if event.token() != WAKER && event.token().0 >= super::ice_tcp::TCP_BASE {
+                worker.drain_tcp(event.token());
+            } else if event.token() == WAKER {
                 loop {
                     match commands.try_recv() {
                         Ok(command) => command(&mut worker),

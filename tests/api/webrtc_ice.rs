@@ -149,3 +149,87 @@ async fn checks_on_the_shared_port_reach_their_transport_and_strangers_are_count
     assert_eq!(shared["iceUsernameFragments"], 0, "{shared}");
     assert_eq!(shared["tuples"], 0, "{shared}");
 }
+
+#[tokio::test]
+async fn ice_tcp_checks_are_framed_on_the_shared_port_number() {
+    use std::io::{Read, Write};
+    let server = Server::start();
+    server.join("r", "alice").await;
+    let t = server
+        .post(
+            "/rooms/r/broadcasters/alice/transports",
+            json!({"type": "webrtc", "enableTcp": true}),
+        )
+        .await
+        .expect(201);
+    let candidates = t["iceCandidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 2, "{t}");
+    assert_eq!(candidates[0]["protocol"], "udp");
+    assert_eq!(candidates[1]["protocol"], "tcp");
+    assert_eq!(candidates[1]["tcpType"], "passive");
+    assert_eq!(candidates[1]["port"], candidates[0]["port"]);
+    assert!(candidates[0]["priority"].as_u64() > candidates[1]["priority"].as_u64());
+    let tcp_only = server
+        .post(
+            "/rooms/r/broadcasters/alice/transports",
+            json!({"type": "webrtc", "enableUdp": false, "enableTcp": true}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(tcp_only["iceCandidates"].as_array().unwrap().len(), 1);
+    server
+        .post(
+            "/rooms/r/broadcasters/alice/transports",
+            json!({"type": "webrtc", "enableUdp": false}),
+        )
+        .await
+        .problem(422, Some("enableUdp"));
+
+    let port = candidates[1]["port"].as_u64().unwrap() as u16;
+    let ufrag = t["iceParameters"]["usernameFragment"].as_str().unwrap();
+    let pwd = t["iceParameters"]["password"].as_str().unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // Noise first: a frame of junk on an unvalidated connection is counted, the connection stays.
+    let request = check(ufrag, pwd, true);
+    let mut frames = vec![0, 3, 1, 2, 3];
+    frames.extend_from_slice(&(request.len() as u16).to_be_bytes());
+    frames.extend_from_slice(&request);
+    // Written in two pieces, split inside the second frame's header.
+    stream.write_all(&frames[..6]).unwrap();
+    stream.flush().unwrap();
+    stream.write_all(&frames[6..]).unwrap();
+    let mut header = [0u8; 2];
+    stream.read_exact(&mut header).unwrap();
+    let mut response = vec![0u8; usize::from(u16::from_be_bytes(header))];
+    stream.read_exact(&mut response).unwrap();
+    assert_eq!(
+        StunMessage::parse(&response).unwrap().msg_type(),
+        stun::BINDING_SUCCESS
+    );
+
+    let id = t["id"].as_str().unwrap();
+    let info = server.get(&format!("/transports/{id}")).await.ok();
+    assert_eq!(info["iceState"], "completed");
+    assert_eq!(info["iceSelectedTuple"]["protocol"], "tcp", "{info}");
+    let shared = port_stats(&server.health().await);
+    assert_eq!(shared["droppedUnknownTuple"], 1, "{shared}");
+
+    // The peer hangs up: the tuple goes, ICE disconnects.
+    let mut events = server
+        .events("/rooms/r/broadcasters/alice/events", None)
+        .await;
+    drop(stream);
+    loop {
+        let event = events.next().await;
+        // The stream replays the earlier changes first.
+        if event.event == "transport.iceStateChanged"
+            && event.data["transportId"] == id
+            && event.data["iceState"] == "disconnected"
+        {
+            break;
+        }
+    }
+}

@@ -340,6 +340,28 @@ impl IceServer {
         }
     }
 
+    /// Forgets a tuple whose path is gone (an ICE-TCP connection closed). When it was the selected one, the
+    /// most recently validated remaining tuple takes over; with none left the state becomes `disconnected`
+    /// (and `closed` after the grace, unless a check arrives).
+    pub fn remove_tuple(&mut self, now: Instant, remote: SocketAddr) {
+        let Some(i) = self.tuples.iter().position(|t| *t == remote) else {
+            return;
+        };
+        self.tuples.remove(i);
+        if self.selected != Some(remote) {
+            return;
+        }
+        self.selected = self.tuples.last().copied();
+        match self.selected {
+            Some(next) => self.events.push_back(IceEvent::SelectedTupleChanged(next)),
+            None if matches!(self.state, IceState::Connected | IceState::Completed) => {
+                self.disconnected_at = Some(now);
+                self.set_state(IceState::Disconnected);
+            }
+            None => {}
+        }
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) is next due, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {

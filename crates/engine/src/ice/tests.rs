@@ -471,3 +471,32 @@ fn noise_never_panics() {
     }
     assert_ne!(s.state(), IceState::Closed);
 }
+
+#[test]
+fn a_removed_selected_tuple_hands_over_or_disconnects() {
+    let mut s = server();
+    let now = Instant::now();
+    let mut out = [0u8; MAX_RESPONSE_LEN];
+    let nominating = Request::new("srvU:cli1", PWD).nominating().build();
+    s.handle_stun(now, peer(5000), &valid(), &mut out);
+    s.handle_stun(now, peer(5001), &nominating, &mut out);
+    assert_eq!(s.selected_tuple(), Some(peer(5001)));
+    events(&mut s);
+    // An unselected tuple goes quietly.
+    s.remove_tuple(now, peer(7));
+    assert!(events(&mut s).is_empty());
+    // The selected one hands over to the remaining one.
+    s.remove_tuple(now, peer(5001));
+    assert_eq!(s.selected_tuple(), Some(peer(5000)));
+    assert_eq!(events(&mut s), [IceEvent::SelectedTupleChanged(peer(5000))]);
+    // The last one leaves ICE disconnected, and closed after the grace.
+    s.remove_tuple(now, peer(5000));
+    assert_eq!(s.selected_tuple(), None);
+    assert!(!s.is_valid_tuple(peer(5000)));
+    assert_eq!(
+        events(&mut s),
+        [IceEvent::StateChanged(IceState::Disconnected)]
+    );
+    s.handle_timeout(now + DEFAULT_CLOSE_GRACE);
+    assert_eq!(s.state(), IceState::Closed);
+}

@@ -67,13 +67,17 @@ impl<T: Clone + PartialEq> DemuxIndex<T> {
         if classify(datagram) != PacketKind::Stun {
             return Route::Unknown(Unrouted::UnknownTuple);
         }
-        let owner = local_ufrag_of(datagram)
-            .and_then(|ufrag| std::str::from_utf8(ufrag).ok())
-            .and_then(|ufrag| self.by_ufrag.get(ufrag));
-        match owner {
+        match self.route_ufrag(datagram) {
             Some(owner) => Route::Ufrag(owner),
             None => Route::Unknown(Unrouted::UnknownUfrag),
         }
+    }
+
+    /// The owner of the local username fragment a STUN request names (for paths without a tuple index, such
+    /// as a new ICE-TCP connection).
+    pub fn route_ufrag(&self, datagram: &[u8]) -> Option<&T> {
+        let ufrag = std::str::from_utf8(local_ufrag_of(datagram)?).ok()?;
+        self.by_ufrag.get(ufrag)
     }
 
     /// Registers a local username fragment (a transport's, or its new one after an ICE restart; the old one

@@ -273,7 +273,7 @@ impl Router {
             Some(TransportKind::WebRtc(_))
         );
         let accepted = if webrtc {
-            self.accept_webrtc_datagram(now, transport_id, from, data, out)
+            self.accept_webrtc_datagram(now, transport_id, socket, from, data, out)
         } else {
             self.accept_datagram(transport_id, socket, from, data)
         };

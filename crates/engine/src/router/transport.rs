@@ -108,10 +108,10 @@ pub struct PlainTransportOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebRtcTransportOptions {
-    /// Offer a UDP candidate (default true; UDP is the only protocol so far).
+    /// Offer a UDP candidate (default true).
     #[serde(default = "default_true")]
     pub enable_udp: bool,
-    /// Offer an ICE-TCP candidate (not available yet: must be false).
+    /// Offer an ICE-TCP passive candidate (RFC 6544) on the shared port's number.
     #[serde(default)]
     pub enable_tcp: bool,
     /// Open an SCTP association over DTLS.

@@ -31,6 +31,8 @@ pub(crate) struct WebRtcState {
     pub(crate) srtp_in: Option<SrtpSession>,
     /// Encrypts what we send, once DTLS exported the keys.
     pub(crate) srtp_out: Option<SrtpSession>,
+    /// The local socket each validated tuple arrived on: the UDP port, or an ICE-TCP connection.
+    tuple_sockets: Vec<(SocketAddr, SocketRef)>,
 }
 
 impl WebRtcState {
@@ -51,27 +53,53 @@ impl WebRtcState {
             dtls_role: DtlsRole::Auto,
             srtp_in: None,
             srtp_out: None,
+            tuple_sockets: Vec::new(),
         }
+    }
+
+    /// The socket a tuple is reached on.
+    fn socket_of(&self, remote: SocketAddr) -> SocketRef {
+        self.tuple_sockets
+            .iter()
+            .find_map(|&(tuple, socket)| (tuple == remote).then_some(socket))
+            .unwrap_or(self.setup.socket)
+    }
+
+    /// Remembers the socket of a tuple that just passed a check (bounded like the ICE server's tuples).
+    fn note_tuple_socket(&mut self, remote: SocketAddr, socket: SocketRef) {
+        self.tuple_sockets
+            .retain(|&(tuple, _)| tuple != remote && self.ice.is_valid_tuple(tuple));
+        self.tuple_sockets.push((remote, socket));
     }
 
     /// Where media and RTCP go, and how they are protected: the selected tuple, once SRTP keys exist.
     pub(crate) fn media_path(&mut self) -> Option<(SocketRef, SocketAddr, &mut SrtpSession)> {
         let destination = self.ice.selected_tuple()?;
+        let socket = self.socket_of(destination);
         let srtp = self.srtp_out.as_mut()?;
-        Some((self.setup.socket, destination, srtp))
+        Some((socket, destination, srtp))
     }
 
     /// The selected tuple as the API shows it.
     pub(crate) fn selected_tuple(&self) -> Option<TransportTuple> {
         let remote = self.ice.selected_tuple()?;
-        let local = self.setup.ice_candidates.first()?;
+        let protocol = if self.socket_of(remote) == self.setup.socket {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        };
+        let local = self
+            .setup
+            .ice_candidates
+            .iter()
+            .find(|c| c.protocol == protocol)?;
         Some(TransportTuple {
             local_address: local.address.clone(),
             local_ip: local.ip.clone(),
             local_port: local.port,
             remote_ip: Some(remote.ip()),
             remote_port: Some(remote.port()),
-            protocol: Protocol::Udp,
+            protocol,
         })
     }
 }
@@ -101,6 +129,7 @@ impl Router {
         &mut self,
         now: Instant,
         transport_id: TransportId,
+        socket: SocketRef,
         from: SocketAddr,
         data: &mut [u8],
         out: &mut Outbox,
@@ -115,13 +144,19 @@ impl Router {
         stats.bytes_received += data.len() as u64;
         let kind = classify(data);
         if kind == PacketKind::Stun {
-            let socket = state.setup.socket;
             let mut response = [0u8; MAX_RESPONSE_LEN];
             let outcome = state.ice.handle_stun(now, from, data, &mut response);
             match outcome {
-                IceOutcome::Responded { len }
-                | IceOutcome::SelectedTupleChanged { len, .. }
-                | IceOutcome::Rejected { len, .. } => {
+                IceOutcome::Responded { len } | IceOutcome::SelectedTupleChanged { len, .. } => {
+                    state.note_tuple_socket(from, socket);
+                    out.push(socket, from, |buf| {
+                        buf[..len].copy_from_slice(&response[..len]);
+                        len
+                    });
+                    stats.packets_sent += 1;
+                    stats.bytes_sent += len as u64;
+                }
+                IceOutcome::Rejected { len, .. } => {
                     out.push(socket, from, |buf| {
                         buf[..len].copy_from_slice(&response[..len]);
                         len
@@ -210,6 +245,33 @@ impl Router {
             }
             self.close_transport_inner(transport_id, CloseReason::IceClosed);
         }
+    }
+
+    /// A path to a WebRTC transport's peer is gone (the runtime closed an ICE-TCP connection): its tuples
+    /// stop being valid, and ICE moves to another tuple or disconnects.
+    pub fn handle_path_closed(
+        &mut self,
+        now: Instant,
+        transport_id: TransportId,
+        socket: SocketRef,
+    ) {
+        let Some(transport) = self.transports.get_mut(&transport_id) else {
+            return;
+        };
+        let owner = transport.owner.clone();
+        let Some(state) = transport.webrtc_mut() else {
+            return;
+        };
+        let gone: Vec<SocketAddr> = state
+            .tuple_sockets
+            .iter()
+            .filter_map(|&(tuple, s)| (s == socket).then_some(tuple))
+            .collect();
+        for tuple in gone {
+            state.ice.remove_tuple(now, tuple);
+        }
+        state.tuple_sockets.retain(|&(_, s)| s != socket);
+        self.drain_ice_events(transport_id, &owner);
     }
 
     /// The earliest WebRTC link timer (ICE consent).
