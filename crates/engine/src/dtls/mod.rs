@@ -31,7 +31,7 @@
 //! on AEAD_AES_128_GCM; a client offering AES_CM only gets AES_CM. `AES_CM_128_HMAC_SHA1_32` is never
 //! negotiated. As client we offer AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80.
 //!
-//! Deadline: a handshake that has not connected [`DtlsConfig::handshake_timeout`] (10 s) after the first
+//! Deadline: a handshake that has not connected [`DEFAULT_HANDSHAKE_TIMEOUT`] (10 s) after the first
 //! ClientHello (received as server, sent as client) fails with [`DtlsFailure::HandshakeTimeout`]. Lost
 //! flights are retransmitted after 1 s, doubling (±25 % jitter), and at once when the peer repeats its
 //! previous flight.
@@ -59,7 +59,8 @@ pub use keying::SrtpKeyingMaterial;
 /// Default largest datagram we send: leaves room for IPv6 + UDP + TURN overheads under a 1280-byte path MTU.
 pub const DEFAULT_MTU: usize = 1200;
 
-/// Default time a handshake may take, from the first ClientHello, before it fails.
+/// Time a handshake may take, from the first ClientHello (sent as client; as server, the one first
+/// answered), before it fails.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Smallest MTU accepted (the DTLS library refuses less than 64; a ClientHello needs far more to be sane).
@@ -84,8 +85,6 @@ pub struct DtlsConfig {
     pub remote_fingerprints: Vec<DtlsFingerprint>,
     /// Largest datagram we send ([`DEFAULT_MTU`]); handshake messages are fragmented to fit.
     pub mtu: usize,
-    /// How long a handshake may take from the first ClientHello ([`DEFAULT_HANDSHAKE_TIMEOUT`]).
-    pub handshake_timeout: Duration,
 }
 
 impl DtlsConfig {
@@ -98,7 +97,6 @@ impl DtlsConfig {
             certificate,
             remote_fingerprints,
             mtu: DEFAULT_MTU,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -115,9 +113,6 @@ pub enum DtlsError {
         /// The MTU asked for.
         mtu: usize,
     },
-    /// The handshake timeout is zero.
-    #[error("the handshake timeout must not be zero")]
-    ZeroHandshakeTimeout,
     /// The DTLS library refused the configuration.
     #[error("dtls configuration refused: {0}")]
     Config(String),
@@ -269,12 +264,9 @@ impl DtlsTransport {
         if config.mtu < MIN_MTU {
             return Err(DtlsError::MtuTooSmall { mtu: config.mtu });
         }
-        if config.handshake_timeout.is_zero() {
-            return Err(DtlsError::ZeroHandshakeTimeout);
-        }
         let key = ConfigKey {
             mtu: config.mtu,
-            handshake_timeout: config.handshake_timeout,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         };
         let library = library_config(&config.certificate, key)?;
         // Auto-sense: as server, DTLS 1.3 if the ClientHello offers it, else 1.2; as client, a ClientHello
@@ -288,7 +280,7 @@ impl DtlsTransport {
             role,
             state: DtlsState::New,
             remote_fingerprints: config.remote_fingerprints,
-            handshake_timeout: config.handshake_timeout,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             deadline: None,
             library_timeout: None,
             library_connected: false,
