@@ -32,7 +32,8 @@
 //! negotiated. As client we offer AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80.
 //!
 //! Deadline: a handshake that has not connected [`DEFAULT_HANDSHAKE_TIMEOUT`] (10 s) after the first
-//! ClientHello (received as server, sent as client) fails with [`DtlsFailure::HandshakeTimeout`]. Lost
+//! ClientHello (sent, as client; as server, the datagram that completed the first ClientHello and got an
+//! answer — a truncated or lone fragment changes nothing) fails with [`DtlsFailure::HandshakeTimeout`]. Lost
 //! flights are retransmitted after 1 s, doubling (±25 % jitter), and at once when the peer repeats its
 //! previous flight.
 
