@@ -293,7 +293,9 @@ fn answer_media(
                     RtpHeaderExtensionDirection::Sendrecv | RtpHeaderExtensionDirection::Recvonly
                 )
         });
-        if browser_sends && router_receives {
+        // mediagate does not answer `a=extmap-allow-mixed`, so only one-byte ids (RFC 8285 §4.2) are usable.
+        let one_byte = (1..=14).contains(&ext.id);
+        if browser_sends && router_receives && one_byte {
             m.extmaps.push(Extmap {
                 id: ext.id,
                 direction: ext.direction.map(Direction::reversed),

@@ -602,6 +602,14 @@ fn recvonly_sections_in_a_publish_offer_are_rejected() {
     assert_eq!(d.bundle_mids(), ["1"]);
     assert_eq!(answer.tracks.len(), 1);
     assert_eq!(answer.tracks[0].kind, MediaKind::Video);
+    // A two-byte extension id is not answered (no extmap-allow-mixed in our answer).
+    let two_byte = offer.replace(
+        "a=rtcp-mux\r\na=rtpmap:96",
+        "a=extmap:15 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=rtcp-mux\r\na=rtpmap:96",
+    );
+    let answer = answer_publish(&sdp(&two_byte), &router(), &local(false)).unwrap();
+    assert!(section(&sdp(&two_byte), "1").extmaps.len() == 1);
+    assert!(section(&sdp(&answer.sdp), "1").extmaps.is_empty());
     // sendrecv is taken and answered recvonly.
     let sendrecv = offer.replace("a=recvonly", "a=sendrecv");
     let answer = answer_publish(&sdp(&sendrecv), &router(), &local(false)).unwrap();
