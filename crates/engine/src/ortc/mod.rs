@@ -28,6 +28,8 @@ mod scalability;
 mod supported;
 mod validate;
 
+pub(crate) use matching::{Matched, is_rtx, match_codecs};
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

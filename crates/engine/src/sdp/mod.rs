@@ -1,220 +1,64 @@
-//! SDP for plain RTP receivers (RFC 8866, RFC 3605 `a=rtcp`, RFC 5761 `a=rtcp-mux`, RFC 4568 `a=crypto`):
-//! the description FFmpeg, ffplay and GStreamer open to receive one consumer's stream on the address its
-//! plain transport was connected to.
+//! Session descriptions: the offer/answer layer that lets a plain browser page (fetch + EventSource, no SDK)
+//! publish and view, and the receiver SDP of plain RTP tools.
 //!
-//! Owns: rendering. Must not: decide addresses or parameters (the caller passes the consumer's parameters
-//! and the transport's remote endpoint).
+//! Owns, on strings and the engine's parameter types only:
+//! - [`parse`]: a tolerant RFC 8866 parser into the typed [`SessionDescription`] (`FromStr` too), and its
+//!   text form (`Display`, in `render`);
+//! - publishing ([`answer_publish`]): the browser offers what it sends, the server answers as an ICE-lite
+//!   DTLS server (`a=setup:passive`) and gets mediasoup `produce()` parameters per taken section;
+//! - subscribing ([`offer_consumers`], [`accept_answer`]): the server offers its consumers
+//!   (`a=setup:actpass`), the browser answers;
+//! - [`rtp_capabilities_of`]: a browser's receive capabilities from a section of its description;
+//! - [`receiver_sdp`]: the description FFmpeg/GStreamer open to receive a plain consumer.
+//!
+//! Must not: do I/O, hold state between negotiations, or create router objects; callers turn the results
+//! into transports, producers and consumers through the control layer.
+//!
+//! Targets Chrome/Chromium (unified plan, BUNDLE, rtcp-mux, rid simulcast) and Firefox ESR. RFCs: 8866 (SDP),
+//! 3264 (offer/answer), 8829 (JSEP), 8843 (BUNDLE), 8839 (ICE attributes), 8122 and 5763 (fingerprints,
+//! setup), 4585 (rtcp-fb), 8285 (extmap), 5576 (ssrc attributes), 4588 (RTX), 8851 / 8853 (rid, simulcast),
+//! 8830 (msid), 5761 (rtcp-mux), 5506 (rtcp-rsize), 8841 (SCTP data channels).
+//!
+//! Decisions:
+//! - Sections the server cannot take in a publish offer are **rejected (port 0) and left out of BUNDLE**,
+//!   not answered `inactive`. An `inactive` answer must still name a codec, which an unsupported section
+//!   does not have; port 0 is what RFC 3264 §6 and JSEP §5.3.1 prescribe, and both browsers then stop the
+//!   transceiver (`currentDirection` becomes `stopped`/null) so the page sees clearly what was refused.
+//!   Both browsers accept an answer whose BUNDLE group omits rejected mids, also when the first offered mid
+//!   (the offerer's tag) is one of them: they take the answer's first bundled mid as the tag, and every
+//!   accepted section carries the full transport anyway.
+//! - The publish answer lists **one codec and its RTX** per section (the browser's first codec the router
+//!   matches), so the browser sends exactly what the producer was created with.
+//! - Transport attributes (ICE credentials, fingerprints, setup) are written at session level and repeated
+//!   in each accepted section; every accepted section lists all host candidates and `a=end-of-candidates`.
+//! - The publish answer's `o=` version is the offer's version (it increases whenever the browser re-offers).
 
-use std::fmt::Write as _;
-use std::net::IpAddr;
-
-use crate::rtp_parameters::{MediaKind, ParameterValue, RtpParameters};
-use crate::transport_parameters::{SrtpCryptoSuite, SrtpParameters};
-
-/// Where and how the receiver gets the stream.
-#[derive(Clone, Debug)]
-pub struct ReceiverEndpoint<'a> {
-    /// Address the receiver listens on (the plain transport's remote IP).
-    pub ip: IpAddr,
-    /// RTP port the receiver listens on.
-    pub port: u16,
-    /// RTCP port when RTCP is not multiplexed; `None` means `a=rtcp-mux`.
-    pub rtcp_port: Option<u16>,
-    /// The keying the server encrypts with, when the transport uses SRTP.
-    pub srtp: Option<&'a SrtpParameters>,
-}
-
-/// An SDP describing one consumer's stream for a receiver at `endpoint`.
-pub fn receiver_sdp(
-    kind: MediaKind,
-    params: &RtpParameters,
-    endpoint: &ReceiverEndpoint<'_>,
-) -> String {
-    let family = if endpoint.ip.is_ipv4() { "IP4" } else { "IP6" };
-    let profile = if endpoint.srtp.is_some() {
-        "RTP/SAVP"
-    } else {
-        "RTP/AVP"
-    };
-    let payload_types = params
-        .codecs
-        .iter()
-        .map(|c| c.payload_type.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut sdp = String::new();
-    // `writeln!` into a String cannot fail.
-    let _ = writeln!(sdp, "v=0\r");
-    let _ = writeln!(sdp, "o=- 0 0 IN {family} {}\r", endpoint.ip);
-    let _ = writeln!(sdp, "s=mediagate\r");
-    let _ = writeln!(sdp, "c=IN {family} {}\r", endpoint.ip);
-    let _ = writeln!(sdp, "t=0 0\r");
-    let _ = writeln!(
-        sdp,
-        "m={} {} {profile} {payload_types}\r",
-        kind.as_str(),
-        endpoint.port
-    );
-    match endpoint.rtcp_port {
-        Some(port) => {
-            let _ = writeln!(sdp, "a=rtcp:{port}\r");
-        }
-        None => {
-            let _ = writeln!(sdp, "a=rtcp-mux\r");
-        }
-    }
-    if let Some(mid) = &params.mid {
-        let _ = writeln!(sdp, "a=mid:{mid}\r");
-    }
-    for codec in &params.codecs {
-        let encoding = codec.mime_type.split_once('/').map_or("", |(_, e)| e);
-        let _ = write!(
-            sdp,
-            "a=rtpmap:{} {encoding}/{}",
-            codec.payload_type, codec.clock_rate
-        );
-        if let Some(channels) = codec.channels.filter(|&c| c > 1) {
-            let _ = write!(sdp, "/{channels}");
-        }
-        let _ = writeln!(sdp, "\r");
-        if !codec.parameters.is_empty() {
-            let fmtp = codec
-                .parameters
-                .iter()
-                .map(|(k, v)| match v {
-                    ParameterValue::Integer(i) => format!("{k}={i}"),
-                    ParameterValue::Float(f) => format!("{k}={f}"),
-                    ParameterValue::String(s) => format!("{k}={s}"),
-                })
-                .collect::<Vec<_>>()
-                .join(";");
-            let _ = writeln!(sdp, "a=fmtp:{} {fmtp}\r", codec.payload_type);
-        }
-        for fb in &codec.rtcp_feedback {
-            let _ = if fb.parameter.is_empty() {
-                writeln!(sdp, "a=rtcp-fb:{} {}\r", codec.payload_type, fb.r#type)
-            } else {
-                writeln!(
-                    sdp,
-                    "a=rtcp-fb:{} {} {}\r",
-                    codec.payload_type, fb.r#type, fb.parameter
-                )
-            };
-        }
-    }
-    for ext in &params.header_extensions {
-        let _ = writeln!(sdp, "a=extmap:{} {}\r", ext.id, ext.uri);
-    }
-    if let Some(srtp) = endpoint.srtp {
-        let _ = writeln!(
-            sdp,
-            "a=crypto:1 {} inline:{}\r",
-            crypto_suite_name(srtp.crypto_suite),
-            srtp.key_base64
-        );
-    }
-    let cname = params.rtcp.cname.as_deref().unwrap_or("mediagate");
-    for encoding in &params.encodings {
-        if let Some(ssrc) = encoding.ssrc {
-            let _ = writeln!(sdp, "a=ssrc:{ssrc} cname:{cname}\r");
-        }
-    }
-    let _ = writeln!(sdp, "a=recvonly\r");
-    sdp
-}
-
-/// RFC 4568 / RFC 7714 suite name.
-fn crypto_suite_name(suite: SrtpCryptoSuite) -> &'static str {
-    match suite {
-        SrtpCryptoSuite::AEAD_AES_128_GCM => "AEAD_AES_128_GCM",
-        SrtpCryptoSuite::AEAD_AES_256_GCM => "AEAD_AES_256_GCM",
-        SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80 => "AES_CM_128_HMAC_SHA1_80",
-        SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_32 => "AES_CM_128_HMAC_SHA1_32",
-    }
-}
+mod capabilities;
+mod description;
+mod error;
+mod local;
+mod parse;
+mod publish;
+mod receiver;
+mod remote;
+mod render;
+mod subscribe;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rtp_parameters::{
-        RtcpFeedback, RtcpParameters, RtpCodecParameters, RtpEncodingParameters,
-    };
+mod tests;
 
-    #[test]
-    fn a_vp8_receiver_with_separate_rtcp() {
-        let params = RtpParameters {
-            mid: Some("0".to_owned()),
-            codecs: vec![RtpCodecParameters {
-                mime_type: "video/VP8".to_owned(),
-                payload_type: 101,
-                clock_rate: 90000,
-                channels: None,
-                parameters: [(
-                    "x-google-start-bitrate".to_owned(),
-                    ParameterValue::Integer(1000),
-                )]
-                .into(),
-                rtcp_feedback: vec![RtcpFeedback::new("nack", "pli")],
-            }],
-            encodings: vec![RtpEncodingParameters {
-                ssrc: Some(1234),
-                ..Default::default()
-            }],
-            rtcp: RtcpParameters {
-                cname: Some("abc".to_owned()),
-                reduced_size: Some(true),
-            },
-            ..Default::default()
-        };
-        let sdp = receiver_sdp(
-            MediaKind::Video,
-            &params,
-            &ReceiverEndpoint {
-                ip: "127.0.0.1".parse().unwrap(),
-                port: 5004,
-                rtcp_port: Some(5005),
-                srtp: None,
-            },
-        );
-        assert_eq!(
-            sdp,
-            "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=mediagate\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-             m=video 5004 RTP/AVP 101\r\na=rtcp:5005\r\na=mid:0\r\na=rtpmap:101 VP8/90000\r\n\
-             a=fmtp:101 x-google-start-bitrate=1000\r\na=rtcp-fb:101 nack pli\r\n\
-             a=ssrc:1234 cname:abc\r\na=recvonly\r\n"
-        );
-    }
-
-    #[test]
-    fn opus_over_srtp_with_rtcp_mux() {
-        let params = RtpParameters {
-            codecs: vec![RtpCodecParameters {
-                mime_type: "audio/opus".to_owned(),
-                payload_type: 100,
-                clock_rate: 48000,
-                channels: Some(2),
-                parameters: Default::default(),
-                rtcp_feedback: vec![],
-            }],
-            ..Default::default()
-        };
-        let srtp = SrtpParameters {
-            crypto_suite: SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80,
-            key_base64: "a2V5".to_owned(),
-        };
-        let sdp = receiver_sdp(
-            MediaKind::Audio,
-            &params,
-            &ReceiverEndpoint {
-                ip: "::1".parse().unwrap(),
-                port: 6000,
-                rtcp_port: None,
-                srtp: Some(&srtp),
-            },
-        );
-        assert!(sdp.contains("c=IN IP6 ::1\r\n"));
-        assert!(sdp.contains("m=audio 6000 RTP/SAVP 100\r\na=rtcp-mux\r\n"));
-        assert!(sdp.contains("a=rtpmap:100 opus/48000/2\r\n"));
-        assert!(sdp.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:a2V5\r\n"));
-    }
-}
+pub use capabilities::rtp_capabilities_of;
+pub use description::{
+    Attribute, Connection, Direction, Extmap, FeedbackPayload, Fmtp, Group, MediaSection, Msid,
+    MsidSemantic, Origin, Rid, RidDirection, RtcpFb, RtpMap, SectionKind, SessionDescription,
+    Setup, Simulcast, SimulcastRid, SimulcastStream, SsrcAttribute, SsrcGroup,
+    format_codec_parameters, parse_codec_parameters,
+};
+pub use error::SdpError;
+pub use local::{LocalDescription, candidate_value};
+pub use parse::parse;
+pub use publish::{PublishAnswer, PublishedTrack, answer_publish};
+pub use receiver::{ReceiverEndpoint, receiver_sdp};
+pub use subscribe::{
+    AcceptedAnswer, ConsumerSection, DATA_CHANNEL_MID, accept_answer, offer_consumers, offered_mids,
+};
