@@ -275,7 +275,10 @@ mod tests {
         assert_eq!(first.3.len() + second.3.len(), 400);
         assert_eq!(second.0, first.3.len() as u16);
         assert_eq!(second.2, first.2.wrapping_add(1));
-        assert_eq!(second.3.last(), Some(&(399, Some(second.3.last().unwrap().1.unwrap()))));
+        assert_eq!(
+            second.3.last(),
+            Some(&(399, Some(second.3.last().unwrap().1.unwrap())))
+        );
         assert_eq!(r.poll_timeout(), None);
     }
 
@@ -304,7 +307,10 @@ mod tests {
         r.record(at(t0, 121_000), 3, 7);
         let (base, _, _, statuses) = decode(&r.poll_feedback(at(t0, 200_000)).unwrap());
         assert_eq!(base, 1);
-        assert_eq!(statuses.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            statuses.iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
         assert!(statuses.iter().all(|s| s.1.is_some()));
         // Duplicates keep the first arrival; far-behind packets are ignored.
         r.record(at(t0, 300_000), 3, 7);

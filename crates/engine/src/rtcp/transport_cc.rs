@@ -535,7 +535,10 @@ mod tests {
         let mut bytes = buf[..n].to_vec();
         bytes[14..16].copy_from_slice(&2u16.to_be_bytes());
         bytes[20..22].copy_from_slice(&0x2002u16.to_be_bytes()); // run of 2 small: 2 delta bytes, 1 there + padding
-        assert!(view(&bytes).statuses().is_ok(), "padding byte read as delta");
+        assert!(
+            view(&bytes).statuses().is_ok(),
+            "padding byte read as delta"
+        );
         bytes[20..22].copy_from_slice(&0x6002u16.to_be_bytes()); // reserved symbol 11
         assert_eq!(
             view(&bytes).statuses().err(),

@@ -332,11 +332,18 @@ mod tests {
         assert!(g.is_pending(102));
         assert_eq!(g.handle_packet(t0, 102, false), NackVerdict::Recovered);
         assert!(!g.is_pending(102));
-        assert_eq!(g.handle_packet(t0, 102, false), NackVerdict::Late, "duplicate");
+        assert_eq!(
+            g.handle_packet(t0, 102, false),
+            NackVerdict::Late,
+            "duplicate"
+        );
         assert_eq!(g.handle_packet(t0, 100, false), NackVerdict::Late);
         assert_eq!(due(&mut g, t0), vec![101, 103, 104]);
         for seq in [101, 103, 104] {
-            assert_eq!(g.handle_packet(ms(t0, 50), seq, false), NackVerdict::Recovered);
+            assert_eq!(
+                g.handle_packet(ms(t0, 50), seq, false),
+                NackVerdict::Recovered
+            );
         }
         assert_eq!(g.pending(), 0);
         assert!(due(&mut g, ms(t0, 500)).is_empty());
@@ -380,10 +387,7 @@ mod tests {
         g.handle_packet(t0, 65530, false);
         g.handle_packet(t0, 65533, false);
         g.handle_packet(t0, 3, false);
-        assert_eq!(
-            due(&mut g, t0),
-            vec![65531, 65532, 65534, 65535, 0, 1, 2]
-        );
+        assert_eq!(due(&mut g, t0), vec![65531, 65532, 65534, 65535, 0, 1, 2]);
         assert_eq!(g.handle_packet(t0, 65535, false), NackVerdict::Recovered);
         assert_eq!(g.handle_packet(t0, 1, false), NackVerdict::Recovered);
         assert_eq!(due(&mut g, ms(t0, 100)), vec![65531, 65532, 65534, 0, 2]);
@@ -413,17 +417,17 @@ mod tests {
         g.handle_packet(t0, 0, false);
         g.handle_packet(t0, 5, false);
         let jump = MAX_NACK_PACKETS as u16 + 10;
-        assert_eq!(g.handle_packet(t0, jump, false), NackVerdict::KeyframeNeeded);
+        assert_eq!(
+            g.handle_packet(t0, jump, false),
+            NackVerdict::KeyframeNeeded
+        );
         assert_eq!(g.pending(), 0);
         assert_eq!(g.poll_timeout(), None);
         // Tracking goes on from there.
         g.handle_packet(t0, jump + 2, false);
         assert_eq!(due(&mut g, t0), vec![jump + 1]);
         // The same jump onto a keyframe needs no request.
-        assert_eq!(
-            g.handle_packet(t0, jump + 3000, true),
-            NackVerdict::New
-        );
+        assert_eq!(g.handle_packet(t0, jump + 3000, true), NackVerdict::New);
         assert_eq!(g.pending(), 0);
     }
 
