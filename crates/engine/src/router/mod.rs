@@ -26,6 +26,8 @@ mod transport;
 mod webrtc;
 
 #[cfg(test)]
+mod feedback_tests;
+#[cfg(test)]
 mod media_tests;
 #[cfg(test)]
 mod tests;
