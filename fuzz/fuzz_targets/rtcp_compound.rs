@@ -43,6 +43,10 @@ fuzz_target!(|data: &[u8]| {
             }
             Ok(RtcpPacket::TransportCc(t)) => {
                 let _ = (t.sender_ssrc(), t.media_ssrc(), t.fci().len());
+                if let Ok(statuses) = t.statuses() {
+                    let count = usize::from(statuses.status_count());
+                    assert_eq!(statuses.count(), count);
+                }
             }
             Ok(RtcpPacket::Pli(p)) => {
                 let _ = p.media_ssrc;

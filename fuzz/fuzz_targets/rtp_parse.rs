@@ -34,4 +34,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = (p.mid(id), p.abs_send_time(id), p.transport_wide_seq(id));
         let _ = (p.audio_level(id), p.video_orientation(id));
     }
+    // RTX unwrapping of the same bytes: the original parses, two bytes shorter, with the OSN.
+    let mut bytes = data.to_vec();
+    if let Ok(u) = mediagate_engine::rtp::unwrap_rtx(&mut bytes, 96, 1) {
+        assert_eq!(u.len + 2, data.len());
+        let original = RtpPacket::parse(&bytes[..u.len]).expect("unwrapped packet parses");
+        assert_eq!(original.sequence_number(), u.sequence_number);
+    }
 });

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bwe;
 pub mod dtls;
 pub mod ice;
 pub mod ids;

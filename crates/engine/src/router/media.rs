@@ -7,6 +7,14 @@
 //! protected and written to the outbox; RTCP: SRs into producer streams, RRs/NACKs/PLIs/FIRs from
 //! consumers' endpoints. Timers send RRs to senders, SRs to receivers, keyframe requests and scores.
 //!
+//! Feedback toward producers' endpoints, only what each negotiated (a plain FFmpeg or GStreamer source
+//! with no `rtcp-fb` gets none of it): generic NACKs for lost packets (`nack`), answered by RTX that is
+//! unwrapped here (RFC 4588) and takes the original's path; transport-cc feedback (transport-wide-cc-01
+//! extension and `transport-cc`) or else REMB (abs-send-time and `goog-remb`) per transport, so the
+//! sender's congestion controller can ramp up. Toward consumers, the transport-wide-cc extension and the
+//! MID are stripped (zeroed into padding): the first numbers the producer's transport, not the
+//! consumer's; the second names the producer's m-section, not the consumer's.
+//!
 //! Nothing here allocates per packet: the outbox owns the send buffers, lookups are map reads, and a
 //! producer's consumer list is lent out during the fan-out rather than copied.
 
@@ -18,6 +26,7 @@ use super::consumer::Consumer;
 use super::producer::Producer;
 use super::transport::{Transport, TransportKind};
 use super::{Router, RouterEvent};
+use crate::bwe::{RembEstimator, TransportCcRecorder};
 use crate::ids::{ConsumerId, ProducerId, TransportId};
 use crate::net::{Outbox, PacketKind, SocketRef, classify};
 use crate::rtcp::{self, Compound, RtcpPacket};
@@ -29,6 +38,38 @@ use crate::stream::{RtpStreamRecv, RtpStreamSend, SequenceVerdict};
 
 /// How often reports (RR to senders, SR to receivers) and scores go out.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// Most sequence numbers one stream's NACK carries per timeout (a 268-byte packet at worst); the rest
+/// stay due and go out at the next timeout.
+const NACK_BATCH: usize = 64;
+/// Most media SSRCs one REMB names.
+const REMB_SSRCS: usize = 16;
+
+/// Which receive-side bandwidth feedback a producer's endpoint negotiated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BweFeedback {
+    /// The transport-wide-cc-01 extension (under this id) and `transport-cc` feedback.
+    TransportCc(u8),
+    /// abs-send-time and `goog-remb`.
+    Remb,
+    /// Neither.
+    None,
+}
+
+/// Receive-side bandwidth feedback state of a transport whose producers asked for it.
+#[derive(Debug)]
+pub(crate) enum IncomingBwe {
+    TransportCc(Box<TransportCcRecorder>),
+    Remb(RembEstimator),
+}
+
+impl IncomingBwe {
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            IncomingBwe::TransportCc(r) => r.poll_timeout(),
+            IncomingBwe::Remb(e) => e.poll_timeout(),
+        }
+    }
+}
 /// How a producer's endpoint is asked for a keyframe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KeyframeMethod {
@@ -50,6 +91,14 @@ pub(crate) struct ProducerMedia {
     /// The producer's MID and RID extension ids, to find streams without signalled SSRCs.
     pub(crate) mid_ext: Option<u8>,
     pub(crate) rid_ext: Option<u8>,
+    rrid_ext: Option<u8>,
+    /// Producer RTX payload type → the payload type it repairs (`apt`); `NO_PT` when not RTX.
+    rtx_apt: [u8; 128],
+    /// RTX SSRC of each encoding: signalled, or learnt from MID and repaired RID.
+    rtx_ssrcs: Vec<Option<u32>>,
+    /// Generic NACK was negotiated: lost packets are asked for.
+    nack: bool,
+    pub(crate) bwe: BweFeedback,
     codec: KeyframeCodec,
     pub(crate) keyframe_method: KeyframeMethod,
     clock_rate: u32,
@@ -80,14 +129,16 @@ impl ProducerMedia {
             }
         }
         let mut ext_map = ExtensionIdMap::new();
-        let mut mid_ext = None;
-        let mut rid_ext = None;
+        let (mut mid_ext, mut rid_ext, mut rrid_ext, mut tcc_ext, mut abs_send_time) =
+            (None, None, None, None, false);
         for e in &params.header_extensions {
-            if e.uri == ext::uri::MID {
-                mid_ext = Some(e.id);
-            }
-            if e.uri == ext::uri::RTP_STREAM_ID {
-                rid_ext = Some(e.id);
+            match e.uri.as_str() {
+                ext::uri::MID => mid_ext = Some(e.id),
+                ext::uri::RTP_STREAM_ID => rid_ext = Some(e.id),
+                ext::uri::REPAIRED_RTP_STREAM_ID => rrid_ext = Some(e.id),
+                ext::uri::TRANSPORT_WIDE_CC => tcc_ext = Some(e.id),
+                ext::uri::ABS_SEND_TIME => abs_send_time = true,
+                _ => {}
             }
             if let Some(router) = router_caps
                 .header_extensions
@@ -117,7 +168,40 @@ impl ProducerMedia {
                 KeyframeMethod::None
             }
         });
+        let has_fb = |t: &str| {
+            media.is_some_and(|c| {
+                c.rtcp_feedback
+                    .iter()
+                    .any(|f| f.r#type == t && f.parameter.is_empty())
+            })
+        };
+        let bwe = match tcc_ext {
+            Some(id) if has_fb("transport-cc") => BweFeedback::TransportCc(id),
+            _ if abs_send_time && has_fb("goog-remb") => BweFeedback::Remb,
+            _ => BweFeedback::None,
+        };
+        let mut rtx_apt = [NO_PT; 128];
+        for c in &params.codecs {
+            let apt = c.parameters.get("apt").and_then(|v| v.as_i64());
+            if c.mime_type.to_ascii_lowercase().ends_with("/rtx")
+                && let (Some(slot), Some(Ok(apt))) = (
+                    rtx_apt.get_mut(usize::from(c.payload_type)),
+                    apt.map(u8::try_from),
+                )
+            {
+                *slot = apt & 0x7f;
+            }
+        }
         Self {
+            rrid_ext,
+            rtx_apt,
+            rtx_ssrcs: params
+                .encodings
+                .iter()
+                .map(|e| e.rtx.map(|r| r.ssrc))
+                .collect(),
+            nack: has_fb("nack"),
+            bwe,
             pt_map,
             ext_map,
             mid_ext,
@@ -141,13 +225,46 @@ impl ProducerMedia {
     }
 
     fn stream(&mut self, encoding: usize, ssrc: u32) -> Option<&mut RtpStreamRecv> {
-        let (clock_rate, video, delay) =
-            (self.clock_rate, self.video, self.key_frame_request_delay);
+        let (clock_rate, video, delay, nack) = (
+            self.clock_rate,
+            self.video,
+            self.key_frame_request_delay,
+            self.nack,
+        );
         let slot = self.streams.get_mut(encoding)?;
         if slot.as_ref().is_none_or(|s| s.ssrc() != ssrc) {
-            *slot = Some(RtpStreamRecv::new(ssrc, clock_rate, video, delay));
+            *slot = Some(RtpStreamRecv::new(ssrc, clock_rate, video, delay, nack));
         }
         slot.as_mut()
+    }
+
+    /// The encoding an RTX packet repairs (RFC 4588 §4: RTX payload type; RTX SSRC signalled, or MID and
+    /// repaired RID, RFC 8852 §3), learning its SSRC; `None` when it is not this producer's RTX.
+    fn rtx_encoding(&mut self, packet: &RtpPacket<'_>, mid: Option<&str>) -> Option<usize> {
+        if self.rtx_apt[usize::from(packet.payload_type())] == NO_PT {
+            return None;
+        }
+        let ssrc = packet.ssrc();
+        if let Some(i) = self.rtx_ssrcs.iter().position(|s| *s == Some(ssrc)) {
+            return Some(i);
+        }
+        if let Some(mid) = mid
+            && self.mid_ext.and_then(|id| packet.mid(id)) != Some(mid)
+        {
+            return None;
+        }
+        let encoding = match self.rrid_ext.and_then(|id| packet.repaired_rid(id)) {
+            Some(rrid) => self.encoding_of_rid(rrid)?,
+            None if mid.is_some() && self.rtx_ssrcs.len() == 1 => 0,
+            None => return None,
+        };
+        let slot = self.rtx_ssrcs.get_mut(encoding)?;
+        if slot.is_some() {
+            // Another SSRC already repairs this encoding.
+            return None;
+        }
+        *slot = Some(ssrc);
+        Some(encoding)
     }
 }
 
@@ -173,7 +290,10 @@ impl ConsumerMedia {
         let rtx_ssrc = encoding.and_then(|e| e.rtx).map(|r| r.ssrc);
         let mut ext_map = ExtensionIdMap::new();
         for e in &params.header_extensions {
-            ext_map.set(e.id, e.id);
+            // Dropped: the producer's transport-wide sequence numbers and its MID mean nothing here.
+            if e.uri != ext::uri::TRANSPORT_WIDE_CC && e.uri != ext::uri::MID {
+                ext_map.set(e.id, e.id);
+            }
         }
         Self {
             stream: RtpStreamSend::new(ssrc, media.map_or(90000, |c| c.clock_rate), initial_seq),
@@ -465,8 +585,20 @@ impl Router {
         let Ok(packet) = RtpPacket::parse(data) else {
             return self.drop_counted(transport_id, |s| s.dropped_malformed += 1);
         };
-        let Some((producer_id, encoding)) = self.producer_of(transport_id, &packet) else {
+        let Some((producer_id, encoding, rtx)) = self.stream_of(transport_id, &packet) else {
             return self.drop_counted(transport_id, |s| s.dropped_unknown_ssrc += 1);
+        };
+        self.record_incoming_bwe(now, transport_id, producer_id, &packet);
+        let len = match rtx {
+            true => match self.unwrap_rtx(producer_id, encoding, data) {
+                Some(len) => len,
+                None => return,
+            },
+            false => data.len(),
+        };
+        let data = &mut data[..len];
+        let Ok(packet) = RtpPacket::parse(data) else {
+            return;
         };
         let (ssrc, pt, seq, ts) = (
             packet.ssrc(),
@@ -493,14 +625,22 @@ impl Router {
         let Some(stream) = media.stream(encoding, ssrc) else {
             return;
         };
-        let verdict = stream.handle_packet(now, seq, ts, keyframe, data);
-        if verdict == SequenceVerdict::Rejected || producer.paused {
+        let accepted = if rtx {
+            stream.handle_retransmission(now, seq, ts, keyframe, data)
+        } else {
+            stream.handle_packet(now, seq, ts, keyframe, data) != SequenceVerdict::Rejected
+        };
+        let gave_up = stream.take_keyframe_wanted();
+        if !accepted || producer.paused {
+            if gave_up {
+                self.request_keyframe(now, producer_id, out);
+            }
             return;
         }
         let header_len = RtpPacket::parse(data).map_or(12, |p| p.header_len());
         // Fan out to every consumer of the producer, inside this thread, with no copy of the list.
         let consumers = std::mem::take(&mut producer.consumers);
-        let mut want_keyframe = false;
+        let mut want_keyframe = gave_up;
         for consumer_id in &consumers {
             let Some(consumer) = self.consumers.get_mut(consumer_id) else {
                 continue;
@@ -517,6 +657,155 @@ impl Router {
         }
         if want_keyframe {
             self.request_keyframe(now, producer_id, out);
+        }
+    }
+
+    /// The producer stream of an RTP packet and whether the packet is its RTX: a signalled media SSRC,
+    /// else a producer's RTX (by payload type, then RTX SSRC or MID and repaired RID), else MID/RID.
+    fn stream_of(
+        &mut self,
+        transport_id: TransportId,
+        packet: &RtpPacket<'_>,
+    ) -> Option<(ProducerId, usize, bool)> {
+        let transport = self.transports.get(&transport_id)?;
+        if let Some(&(producer_id, encoding)) = transport.rtp_ssrcs.get(&packet.ssrc()) {
+            return Some((producer_id, encoding, false));
+        }
+        for producer_id in &transport.producers {
+            let Some(producer) = self.producers.get_mut(producer_id) else {
+                continue;
+            };
+            let mid = producer.rtp_parameters.mid.as_deref();
+            if let Some(encoding) = producer.media.rtx_encoding(packet, mid) {
+                return Some((*producer_id, encoding, true));
+            }
+        }
+        self.producer_of(transport_id, packet)
+            .map(|(producer_id, encoding)| (producer_id, encoding, false))
+    }
+
+    /// Unwraps a producer's RTX packet in place (RFC 4588 §4) into the original: the repaired payload
+    /// type and the SSRC of the encoding's stream. Returns the original's length; an RTX packet without
+    /// an original sequence number (a padding-only probe), or for a stream not started, is dropped.
+    fn unwrap_rtx(
+        &mut self,
+        producer_id: ProducerId,
+        encoding: usize,
+        data: &mut [u8],
+    ) -> Option<usize> {
+        let media = &mut self.producers.get_mut(&producer_id)?.media;
+        let apt = media.rtx_apt[usize::from(data[1] & 0x7f)];
+        let stream = media.streams.get_mut(encoding)?.as_mut()?;
+        match crate::rtp::unwrap_rtx(data, apt, stream.ssrc()) {
+            Ok(unwrapped) => Some(unwrapped.len),
+            Err(_) => {
+                stream.count_discarded_retransmission();
+                None
+            }
+        }
+    }
+
+    /// Feeds the transport's receive-side bandwidth feedback with one packet, before anything can drop
+    /// it: the sender's estimate accounts for every packet it sent, RTX and probes included.
+    fn record_incoming_bwe(
+        &mut self,
+        now: Instant,
+        transport_id: TransportId,
+        producer_id: ProducerId,
+        packet: &RtpPacket<'_>,
+    ) {
+        let Some(bwe) = self.producers.get(&producer_id).map(|p| p.media.bwe) else {
+            return;
+        };
+        match bwe {
+            BweFeedback::TransportCc(id) => {
+                let Some(seq) = packet.transport_wide_seq(id) else {
+                    return;
+                };
+                let state = self
+                    .incoming_bwe
+                    .entry(transport_id)
+                    .or_insert_with(|| IncomingBwe::TransportCc(Box::default()));
+                if let IncomingBwe::Remb(_) = state {
+                    *state = IncomingBwe::TransportCc(Box::default());
+                }
+                if let IncomingBwe::TransportCc(recorder) = state {
+                    recorder.record(now, seq, packet.ssrc());
+                }
+            }
+            BweFeedback::Remb => {
+                let state = self
+                    .incoming_bwe
+                    .entry(transport_id)
+                    .or_insert_with(|| IncomingBwe::Remb(RembEstimator::new(None)));
+                if let IncomingBwe::Remb(estimator) = state {
+                    estimator.record(now, packet.as_bytes().len());
+                }
+            }
+            BweFeedback::None => {}
+        }
+    }
+
+    /// NACKs toward producers' endpoints: for each stream with sequence numbers due, one NACK with all
+    /// of them (up to [`NACK_BATCH`]). The timeout runs after each receive batch, so the gaps one batch
+    /// revealed go out together.
+    fn send_nacks(&mut self, now: Instant, out: &mut Outbox) {
+        let sender_ssrc = self.rtcp_ssrc;
+        let mut lost = [0u16; NACK_BATCH];
+        for producer in self.producers.values_mut() {
+            let Some(transport) = self.transports.get_mut(&producer.transport) else {
+                continue;
+            };
+            for stream in producer.media.streams.iter_mut().flatten() {
+                let n = stream.poll_nack(now, &mut lost);
+                if n > 0 {
+                    let media_ssrc = stream.ssrc();
+                    send_rtcp(transport, out, |buf| {
+                        rtcp::write_nack(buf, sender_ssrc, media_ssrc, &lost[..n]).ok()
+                    });
+                }
+            }
+        }
+    }
+
+    /// Transport-cc feedback or REMB toward the endpoints of transports whose producers negotiated one.
+    fn send_bwe_feedback(&mut self, now: Instant, out: &mut Outbox) {
+        let sender_ssrc = self.rtcp_ssrc;
+        self.incoming_bwe
+            .retain(|id, _| self.transports.contains_key(id));
+        for (transport_id, bwe) in self.incoming_bwe.iter_mut() {
+            let Some(transport) = self.transports.get_mut(transport_id) else {
+                continue;
+            };
+            match bwe {
+                IncomingBwe::TransportCc(recorder) => {
+                    let media_ssrc = recorder.media_ssrc();
+                    while let Some(feedback) = recorder.poll_feedback(now) {
+                        send_rtcp(transport, out, |buf| {
+                            feedback.write(buf, sender_ssrc, media_ssrc).ok()
+                        });
+                    }
+                }
+                IncomingBwe::Remb(estimator) => {
+                    let Some(bitrate) = estimator.handle_timeout(now) else {
+                        continue;
+                    };
+                    let mut ssrcs = [0u32; REMB_SSRCS];
+                    let mut n = 0;
+                    let streams = transport
+                        .producers
+                        .iter()
+                        .filter_map(|id| self.producers.get(id))
+                        .flat_map(|p| p.media.streams.iter().flatten());
+                    for (slot, stream) in ssrcs.iter_mut().zip(streams) {
+                        *slot = stream.ssrc();
+                        n += 1;
+                    }
+                    send_rtcp(transport, out, |buf| {
+                        rtcp::write_remb(buf, sender_ssrc, bitrate, &ssrcs[..n]).ok()
+                    });
+                }
+            }
         }
     }
 
@@ -795,14 +1084,20 @@ impl Router {
         } else {
             self.next_report.or(self.last_now)
         };
-        [keyframe_retry, reports, self.webrtc_poll_timeout()]
+        let bwe = self
+            .incoming_bwe
+            .values()
+            .filter_map(IncomingBwe::poll_timeout)
+            .min();
+        [keyframe_retry, reports, bwe, self.webrtc_poll_timeout()]
             .into_iter()
             .flatten()
             .min()
     }
 
     /// Runs what is due at `now` (`unix` is the same instant as time since the Unix epoch): keyframe
-    /// requests and their retries, then every second reports to senders and receivers and scores.
+    /// requests and their retries, NACKs and bandwidth feedback toward senders, then every second
+    /// reports to senders and receivers and scores.
     pub fn handle_timeout(&mut self, now: Instant, unix: Duration, out: &mut Outbox) {
         self.last_now = Some(now);
         self.clock_anchor = Some((now, unix));
@@ -822,6 +1117,8 @@ impl Router {
                 }
             }
         }
+        self.send_nacks(now, out);
+        self.send_bwe_feedback(now, out);
         if self.next_report.is_some_and(|at| now < at) {
             return;
         }

@@ -26,6 +26,8 @@ mod transport;
 mod webrtc;
 
 #[cfg(test)]
+mod feedback_tests;
+#[cfg(test)]
 mod media_tests;
 #[cfg(test)]
 mod tests;
@@ -144,6 +146,8 @@ pub struct Router {
     rtcp_ssrc: u32,
     /// Producers whose endpoints must be asked for a keyframe at the next timeout.
     pending_keyframe_requests: Vec<ProducerId>,
+    /// Receive-side bandwidth feedback per transport (transport-cc or REMB), made on its first packet.
+    incoming_bwe: IdMap<TransportId, media::IncomingBwe>,
 }
 
 impl Router {
@@ -159,6 +163,7 @@ impl Router {
             clock_anchor: None,
             next_report: None,
             pending_keyframe_requests: Vec::new(),
+            incoming_bwe: IdMap::default(),
             broadcasters: BTreeMap::new(),
             transports: IdMap::default(),
             producers: IdMap::default(),

@@ -135,6 +135,16 @@ pub struct ProducerStats {
     pub pli_count: u64,
     /// FIRs sent to the endpoint.
     pub fir_count: u64,
+    /// NACK packets sent to the endpoint.
+    pub nack_count: u64,
+    /// Sequence numbers those NACKs asked for (retries included).
+    pub nack_packet_count: u64,
+    /// Retransmissions (RTX) received.
+    pub packets_retransmitted: u64,
+    /// Retransmissions that filled a gap being NACKed.
+    pub packets_repaired: u64,
+    /// Retransmissions dropped: duplicates of packets already received, or without a payload.
+    pub packets_discarded: u64,
 }
 
 #[derive(Debug)]
@@ -224,6 +234,11 @@ impl Producer {
                     key_frames: s.keyframes,
                     pli_count: s.pli_count,
                     fir_count: s.fir_count,
+                    nack_count: s.nack_count,
+                    nack_packet_count: s.nack_packet_count,
+                    packets_retransmitted: s.packets_retransmitted,
+                    packets_repaired: s.packets_repaired,
+                    packets_discarded: s.packets_discarded,
                 }
             })
             .collect()

@@ -3,7 +3,7 @@
 //!
 //! Owns: the common header and compound walk (RFC 3550 §6.1, §6.4.1; RFC 5506 reduced-size RTCP, so a
 //! compound need not start with SR/RR), SR/RR report blocks (§6.4.1–6.4.2), SDES chunks and CNAME (§6.5),
-//! BYE (§6.6), RTPFB generic NACK (RFC 4585 §6.2.1) and transport-cc recognition
+//! BYE (§6.6), RTPFB generic NACK (RFC 4585 §6.2.1) and transport-cc feedback, read and built
 //! (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1), PSFB PLI (RFC 4585 §6.3.1), FIR
 //! (RFC 5104 §4.3.1) and REMB (draft-alvestrand-rmcat-remb-03 §2.2); NTP timestamp arithmetic for LSR/DLSR
 //! ([`ntp`]).
@@ -42,7 +42,10 @@ pub use report_block::{ReportBlock, ReportBlocks};
 pub use sdes::{Sdes, SdesChunk, SdesChunks, SdesItems, write_sdes_cname};
 pub use sender_report::{SenderInfo, SenderReport, write_sender_report};
 pub use ssrcs::Ssrcs;
-pub use transport_cc::TransportCc;
+pub use transport_cc::{
+    MAX_STATUSES as TRANSPORT_CC_MAX_STATUSES, PacketStatus, PacketStatuses, TransportCc,
+    TransportCcFeedback,
+};
 
 /// Packet type of a sender report.
 pub const PT_SR: u8 = 200;
@@ -72,7 +75,7 @@ pub enum RtcpPacket<'a> {
     Bye(Bye<'a>),
     /// Generic NACK (PT 205, FMT 1).
     Nack(Nack<'a>),
-    /// Transport-wide congestion control feedback (PT 205, FMT 15), not parsed further.
+    /// Transport-wide congestion control feedback (PT 205, FMT 15); [`TransportCc::statuses`] reads it.
     TransportCc(TransportCc<'a>),
     /// Picture loss indication (PT 206, FMT 1).
     Pli(Pli),
@@ -136,6 +139,12 @@ pub enum RtcpError {
         packet_type: u8,
         /// The feedback message type.
         fmt: u8,
+    },
+    /// A transport-cc packet chunk holds the reserved status symbol `11`.
+    #[error("transport-cc chunk with a reserved symbol at body offset {offset}")]
+    MalformedTransportCc {
+        /// Offset of the chunk in the body.
+        offset: usize,
     },
     /// An SDES chunk or item runs past the body, or a chunk lacks its null terminator.
     #[error("sdes chunk malformed at body offset {offset}")]

@@ -6,11 +6,13 @@
 //! marker, sequence number, timestamp, SSRC, extension ids and values); typed readers of the extensions it
 //! reads (`sdes:mid` RFC 8843 §15.2, `rtp-stream-id`/`repaired-rtp-stream-id` RFC 8852 §3, abs-send-time,
 //! transport-wide-cc sequence number, ssrc-audio-level RFC 6464 §3, video-orientation 3GPP TS 26.114
-//! §7.4.5); keyframe detection per codec ([`codec`]); a builder for tests and benches ([`write_rtp`]).
+//! §7.4.5); keyframe detection per codec ([`codec`]); RTX unwrapping (RFC 4588 §4, [`unwrap_rtx`]); a
+//! builder for tests and benches ([`write_rtp`]).
 //!
 //! Must not: allocate, copy a packet, or change a packet's length (rewrites are in place, so an SRTP
-//! context can encrypt the same buffer afterwards). Per-stream state (sequence tracking, NACK) lives in
-//! `stream/`, not here.
+//! context can encrypt the same buffer afterwards) — except RTX unwrapping, which moves the payload two
+//! bytes down inside the same buffer. Per-stream state (sequence tracking, NACK) lives in `stream/`, not
+//! here.
 //!
 //! Validation is done once, in [`RtpPacket::parse`]/[`RtpPacketMut::parse`], including a walk of the
 //! RFC 8285 extension elements: a packet whose extension elements overrun their block is refused as a whole
@@ -23,12 +25,14 @@ mod extensions;
 mod id_map;
 mod packet;
 mod packet_mut;
+mod rtx;
 mod write;
 
 pub use extensions::{ExtensionForm, Extensions};
 pub use id_map::ExtensionIdMap;
 pub use packet::{Csrcs, RtpPacket};
 pub use packet_mut::RtpPacketMut;
+pub use rtx::{RtxError, Unwrapped, unwrap_rtx};
 pub use write::{RtpHeader, WriteError, write_rtp};
 
 /// The RTP version this module accepts (RFC 3550 §5.1).

@@ -5,6 +5,7 @@
 
 pub mod jitter;
 pub mod keyframe_requests;
+pub mod nack_generator;
 pub mod rate;
 pub mod recv;
 pub mod retransmission_buffer;
@@ -14,6 +15,7 @@ pub mod sequence;
 
 pub use jitter::JitterEstimator;
 pub use keyframe_requests::KeyframeRequests;
+pub use nack_generator::{NackGenerator, NackVerdict};
 pub use rate::RateCalculator;
 pub use recv::{RecvStats, RtpStreamRecv};
 pub use retransmission_buffer::RetransmissionBuffer;

@@ -1,14 +1,15 @@
 //! One incoming RTP stream of a producer (an encoding): reception statistics, the sender's clock from its
-//! SRs, the packets kept for retransmission, keyframe requests toward the sender, and its score
-//! (mediasoup's RtpStreamRecv).
+//! SRs, the packets kept for retransmission, keyframe requests and NACKs toward the sender (RFC 4585
+//! §6.2.1, when negotiated), retransmissions received from it (RFC 4588, unwrapped by the caller), and
+//! its score (mediasoup's RtpStreamRecv).
 //!
 //! Owns: what the receiver knows of one source. Must not: forward packets or know consumers.
 
 use std::time::{Duration, Instant};
 
 use super::{
-    JitterEstimator, KeyframeRequests, RateCalculator, RetransmissionBuffer, SequenceTracker,
-    SequenceVerdict,
+    JitterEstimator, KeyframeRequests, NackGenerator, NackVerdict, RateCalculator,
+    RetransmissionBuffer, SequenceTracker, SequenceVerdict,
 };
 use crate::rtcp::ReportBlock;
 use crate::rtcp::ntp;
@@ -49,11 +50,27 @@ pub struct RtpStreamRecv {
     pli_sent: u64,
     fir_sent: u64,
     fir_seq: u8,
+    /// Missing packets to ask for, when the sender negotiated generic NACK.
+    nack: Option<NackGenerator>,
+    /// The NACK generator gave up on a gap: the sender must be asked for a keyframe.
+    keyframe_wanted: bool,
+    nack_count: u64,
+    nack_packet_count: u64,
+    retransmitted: u64,
+    repaired: u64,
+    discarded: u64,
 }
 
 impl RtpStreamRecv {
-    /// A stream of `ssrc` at `clock_rate` Hz; `video` sizes its retransmission buffer.
-    pub fn new(ssrc: u32, clock_rate: u32, video: bool, key_frame_request_delay: Duration) -> Self {
+    /// A stream of `ssrc` at `clock_rate` Hz; `video` sizes its retransmission buffer; `nack` when the
+    /// sender negotiated generic NACK (lost packets are then asked for).
+    pub fn new(
+        ssrc: u32,
+        clock_rate: u32,
+        video: bool,
+        key_frame_request_delay: Duration,
+        nack: bool,
+    ) -> Self {
         let (capacity, max_age) = if video { VIDEO_BUFFER } else { AUDIO_BUFFER };
         Self {
             ssrc,
@@ -74,6 +91,13 @@ impl RtpStreamRecv {
             pli_sent: 0,
             fir_sent: 0,
             fir_seq: 0,
+            nack: nack.then(NackGenerator::new),
+            keyframe_wanted: false,
+            nack_count: 0,
+            nack_packet_count: 0,
+            retransmitted: 0,
+            repaired: 0,
+            discarded: 0,
         }
     }
 
@@ -112,8 +136,76 @@ impl RtpStreamRecv {
             self.keyframes_received += 1;
             self.keyframes.handle_keyframe();
         }
+        if let Some(nack) = &mut self.nack
+            && nack.handle_packet(now, seq, keyframe) == NackVerdict::KeyframeNeeded
+        {
+            self.keyframe_wanted = true;
+        }
         self.buffer.insert(seq, packet, now);
         verdict
+    }
+
+    /// Takes a retransmission of one of this stream's packets, already unwrapped from RTX (RFC 4588) and
+    /// normalised like [`RtpStreamRecv::handle_packet`]'s packets. Returns whether to forward it: a
+    /// packet already received (kept in the buffer) is a duplicate, dropped and counted as discarded.
+    pub fn handle_retransmission(
+        &mut self,
+        now: Instant,
+        seq: u16,
+        rtp_timestamp: u32,
+        keyframe: bool,
+        packet: &[u8],
+    ) -> bool {
+        self.retransmitted += 1;
+        if self.buffer.get(seq, now).is_some() {
+            self.discarded += 1;
+            return false;
+        }
+        if let Some(nack) = &mut self.nack
+            && nack.is_pending(seq)
+        {
+            self.repaired += 1;
+        }
+        match self.handle_packet(now, seq, rtp_timestamp, keyframe, packet) {
+            SequenceVerdict::Rejected => {
+                self.discarded += 1;
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Counts a retransmission that could not be unwrapped (an RTX padding-only probe): discarded.
+    pub fn count_discarded_retransmission(&mut self) {
+        self.retransmitted += 1;
+        self.discarded += 1;
+    }
+
+    /// True once after the NACK generator gave up on a gap too large to repair: the sender should be
+    /// asked for a keyframe.
+    pub fn take_keyframe_wanted(&mut self) -> bool {
+        std::mem::take(&mut self.keyframe_wanted)
+    }
+
+    /// Sets the round-trip time to the sender, which paces NACK retries.
+    pub fn set_rtt(&mut self, rtt: Duration) {
+        if let Some(nack) = &mut self.nack {
+            nack.set_rtt(rtt);
+        }
+    }
+
+    /// Writes the sequence numbers to NACK now into `out` and returns how many (counted as one NACK
+    /// packet of that many items); 0 without NACK.
+    pub fn poll_nack(&mut self, now: Instant, out: &mut [u16]) -> usize {
+        let Some(nack) = &mut self.nack else {
+            return 0;
+        };
+        let n = nack.handle_timeout(now, out);
+        if n > 0 {
+            self.nack_count += 1;
+            self.nack_packet_count += n as u64;
+        }
+        n
     }
 
     /// A packet kept for retransmission.
@@ -153,9 +245,14 @@ impl RtpStreamRecv {
         }
     }
 
-    /// When [`RtpStreamRecv::handle_timeout`] must run for keyframe retries.
+    /// When [`RtpStreamRecv::handle_timeout`] (keyframe retries) or [`RtpStreamRecv::poll_nack`] must
+    /// run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.keyframes.poll_timeout()
+        let nack = self.nack.as_ref().and_then(NackGenerator::poll_timeout);
+        [self.keyframes.poll_timeout(), nack]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// True when a keyframe request must be repeated now.
@@ -239,6 +336,11 @@ impl RtpStreamRecv {
             keyframes: self.keyframes_received,
             pli_count: self.pli_sent,
             fir_count: self.fir_sent,
+            nack_count: self.nack_count,
+            nack_packet_count: self.nack_packet_count,
+            packets_retransmitted: self.retransmitted,
+            packets_repaired: self.repaired,
+            packets_discarded: self.discarded,
         }
     }
 }
@@ -266,6 +368,16 @@ pub struct RecvStats {
     pub pli_count: u64,
     /// FIRs sent to the sender.
     pub fir_count: u64,
+    /// NACK packets sent to the sender.
+    pub nack_count: u64,
+    /// Sequence numbers those NACKs asked for (retries included).
+    pub nack_packet_count: u64,
+    /// Retransmissions (RTX) received.
+    pub packets_retransmitted: u64,
+    /// Retransmissions that filled a gap being NACKed.
+    pub packets_repaired: u64,
+    /// Retransmissions dropped: duplicates of packets already received, or without a payload.
+    pub packets_discarded: u64,
 }
 
 #[cfg(test)]
@@ -275,7 +387,7 @@ mod tests {
     #[test]
     fn counts_keeps_and_reports() {
         let t0 = Instant::now();
-        let mut s = RtpStreamRecv::new(1111, 90000, true, Duration::ZERO);
+        let mut s = RtpStreamRecv::new(1111, 90000, true, Duration::ZERO, false);
         for i in 0..10u16 {
             if i == 5 {
                 continue;
@@ -303,11 +415,64 @@ mod tests {
     #[test]
     fn score_follows_delivery_and_silence() {
         let t0 = Instant::now();
-        let mut s = RtpStreamRecv::new(1, 48000, false, Duration::ZERO);
+        let mut s = RtpStreamRecv::new(1, 48000, false, Duration::ZERO, false);
         for i in 0..50u16 {
             s.handle_packet(t0, i, u32::from(i) * 960, false, b"x");
         }
         assert_eq!(s.update_score(t0), Some(10));
         assert_eq!(s.update_score(t0 + Duration::from_secs(3)), Some(0));
+    }
+
+    #[test]
+    fn nacks_retransmissions_and_duplicates() {
+        let t0 = Instant::now();
+        let ms = |ms| t0 + Duration::from_millis(ms);
+        let mut s = RtpStreamRecv::new(1, 90000, true, Duration::ZERO, true);
+        let mut out = [0u16; 64];
+        s.handle_packet(ms(0), 10, 0, true, b"a");
+        s.handle_packet(ms(10), 14, 0, false, b"e");
+        assert_eq!(s.poll_timeout(), Some(ms(10)));
+        assert_eq!(s.poll_nack(ms(10), &mut out), 3);
+        assert_eq!(out[..3], [11, 12, 13]);
+        assert_eq!(s.poll_nack(ms(10), &mut out), 0);
+        // 12 comes back as RTX and fills its gap; a second copy is a duplicate.
+        assert!(s.handle_retransmission(ms(30), 12, 0, false, b"c"));
+        assert_eq!(s.retransmission(12, ms(30)), Some(&b"c"[..]));
+        assert!(!s.handle_retransmission(ms(31), 12, 0, false, b"c"));
+        // A retransmission of a packet that was never missing is a duplicate too.
+        assert!(!s.handle_retransmission(ms(32), 10, 0, false, b"a"));
+        s.count_discarded_retransmission();
+        assert_eq!(s.poll_nack(ms(110), &mut out), 2);
+        assert_eq!(out[..2], [11, 13]);
+        let stats = s.stats(None);
+        assert_eq!(
+            (
+                stats.nack_count,
+                stats.nack_packet_count,
+                stats.packets_retransmitted,
+                stats.packets_repaired,
+                stats.packets_discarded
+            ),
+            (2, 5, 4, 1, 3)
+        );
+        assert_eq!(
+            stats.packets_lost, 2,
+            "the repaired packet counts as received"
+        );
+    }
+
+    #[test]
+    fn a_gap_too_large_to_nack_wants_a_keyframe_and_no_nack_means_no_timer() {
+        let t0 = Instant::now();
+        let mut s = RtpStreamRecv::new(1, 90000, true, Duration::ZERO, true);
+        s.handle_packet(t0, 0, 0, false, b"a");
+        s.handle_packet(t0, 2000, 0, false, b"b");
+        assert!(s.take_keyframe_wanted());
+        assert!(!s.take_keyframe_wanted());
+        let mut plain = RtpStreamRecv::new(1, 90000, true, Duration::ZERO, false);
+        plain.handle_packet(t0, 0, 0, false, b"a");
+        plain.handle_packet(t0, 5, 0, false, b"b");
+        assert_eq!(plain.poll_timeout(), None);
+        assert_eq!(plain.poll_nack(t0, &mut [0; 8]), 0);
     }
 }
