@@ -2,8 +2,10 @@
 //! fingerprints every WebRTC transport announces in its `dtlsParameters`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine as _;
+use mediagate_engine::dtls::DtlsCertificate;
 use mediagate_engine::transport_parameters::{DtlsFingerprint, FingerprintAlgorithm};
 use sha2::{Digest, Sha256};
 
@@ -24,6 +26,12 @@ pub enum CertificateError {
     /// The certificate file holds no PEM certificate.
     #[error("{0} holds no PEM certificate")]
     NoCertificate(String),
+    /// The key file holds no PKCS#8 (`BEGIN PRIVATE KEY`) key.
+    #[error("{0} holds no PKCS#8 PEM private key")]
+    NoPrivateKey(String),
+    /// The DTLS layer refused the certificate or key.
+    #[error("unusable dtls certificate: {0}")]
+    Unusable(String),
 }
 
 /// The DTLS certificate and key in PEM, with the certificate's fingerprint.
@@ -35,6 +43,8 @@ pub struct Certificate {
     pub private_key_pem: String,
     /// SHA-256 over the certificate's DER.
     pub fingerprint: DtlsFingerprint,
+    /// The certificate and key as every WebRTC transport's DTLS uses them.
+    pub dtls: Arc<DtlsCertificate>,
 }
 
 impl std::fmt::Debug for Certificate {
@@ -49,10 +59,16 @@ impl Certificate {
     /// A fresh self-signed ECDSA P-256 certificate.
     pub fn generate() -> Result<Self, CertificateError> {
         let certified = rcgen::generate_simple_self_signed(vec!["mediagate".to_owned()])?;
+        let dtls = DtlsCertificate::from_der(
+            certified.cert.der().to_vec(),
+            certified.signing_key.serialize_der(),
+        )
+        .map_err(|e| CertificateError::Unusable(e.to_string()))?;
         Ok(Self {
             certificate_pem: certified.cert.pem(),
             private_key_pem: certified.signing_key.serialize_pem(),
             fingerprint: sha256_fingerprint(certified.cert.der()),
+            dtls: Arc::new(dtls),
         })
     }
 
@@ -68,10 +84,15 @@ impl Certificate {
         let private_key_pem = read(private_key)?;
         let der = first_pem_block(&certificate_pem, "CERTIFICATE")
             .ok_or_else(|| CertificateError::NoCertificate(certificate.display().to_string()))?;
+        let key_der = first_pem_block(&private_key_pem, "PRIVATE KEY")
+            .ok_or_else(|| CertificateError::NoPrivateKey(private_key.display().to_string()))?;
+        let dtls = DtlsCertificate::from_der(der.clone(), key_der)
+            .map_err(|e| CertificateError::Unusable(e.to_string()))?;
         Ok(Self {
             fingerprint: sha256_fingerprint(&der),
             certificate_pem,
             private_key_pem,
+            dtls: Arc::new(dtls),
         })
     }
 }

@@ -722,6 +722,7 @@ impl Control {
                     dedicated_port: *dedicated_port,
                     enable_udp: *enable_udp,
                     enable_tcp: *enable_tcp,
+                    certificate: self.inner.certificate.dtls.clone(),
                 })
             }
         }
@@ -1033,6 +1034,7 @@ enum PendingSetup {
         dedicated_port: bool,
         enable_udp: bool,
         enable_tcp: bool,
+        certificate: Arc<mediagate_engine::dtls::DtlsCertificate>,
     },
 }
 
@@ -1108,6 +1110,7 @@ fn bind_and_create(
             dedicated_port,
             enable_udp,
             enable_tcp,
+            certificate,
         } => {
             let local = if dedicated_port {
                 match bind(w) {
@@ -1163,6 +1166,7 @@ fn bind_and_create(
                 sctp_parameters,
                 ice_consent_timeout,
                 socket: local.1,
+                certificate,
             })
         }
     };

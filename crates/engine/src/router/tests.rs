@@ -17,6 +17,24 @@ pub(super) fn router() -> Router {
     Router::new("room".parse().unwrap(), caps, 42)
 }
 
+/// The server certificate of the WebRTC scenarios: made once (building its DTLS configuration is costly).
+pub(super) fn certificate() -> std::sync::Arc<crate::dtls::DtlsCertificate> {
+    static CERTIFICATE: std::sync::OnceLock<std::sync::Arc<crate::dtls::DtlsCertificate>> =
+        std::sync::OnceLock::new();
+    CERTIFICATE
+        .get_or_init(|| {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["mediagate".to_owned()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap();
+            let der =
+                crate::dtls::DtlsCertificate::from_der(cert.der().to_vec(), key.serialize_der());
+            std::sync::Arc::new(der.unwrap())
+        })
+        .clone()
+}
+
 pub(super) fn name(s: &str) -> BroadcasterId {
     s.parse().unwrap()
 }
@@ -562,6 +580,7 @@ fn webrtc_connect_takes_the_server_role_unless_told_otherwise() {
             sctp_parameters: None,
             ice_consent_timeout: 30,
             socket: crate::net::SocketRef(2),
+            certificate: certificate(),
         }),
     )
     .unwrap();

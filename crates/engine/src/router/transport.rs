@@ -64,8 +64,10 @@ pub struct WebRtcTransportSetup {
     pub sctp_parameters: Option<SctpParameters>,
     /// Seconds without a valid ICE check before consent expires.
     pub ice_consent_timeout: u8,
-    /// Socket bound for ICE, DTLS and media.
+    /// Socket bound for ICE, DTLS and media (the worker's shared port, or the transport's own).
     pub socket: SocketRef,
+    /// The server's DTLS certificate and key.
+    pub certificate: std::sync::Arc<crate::dtls::DtlsCertificate>,
 }
 
 /// Kind-specific setup of a new transport.
@@ -301,6 +303,21 @@ pub struct TransportStats {
     pub dropped_unknown_ssrc: u64,
     /// Dropped: RTP with a payload type the producer did not declare.
     pub dropped_unknown_payload_type: u64,
+    /// ICE state (WebRTC transports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice_state: Option<IceState>,
+    /// The selected tuple (WebRTC transports, once ICE selected one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice_selected_tuple: Option<TransportTuple>,
+    /// DTLS state (WebRTC transports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dtls_state: Option<DtlsState>,
+    /// The DTLS protocol version negotiated ("DTLS 1.2" or "DTLS 1.3").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dtls_version: Option<String>,
+    /// The SRTP crypto suite DTLS negotiated (WebRTC) or the transport was given (plain with SRTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtp_crypto_suite: Option<SrtpCryptoSuite>,
 }
 
 /// Network state of a plain transport.
@@ -468,6 +485,25 @@ impl Transport {
         }
     }
 
+    /// Counters plus the link state they depend on.
+    pub(crate) fn stats(&self) -> TransportStats {
+        let mut stats = self.stats.clone();
+        match &self.kind {
+            TransportKind::Plain(plain) => {
+                stats.srtp_crypto_suite =
+                    plain.setup.srtp_parameters.as_ref().map(|p| p.crypto_suite);
+            }
+            TransportKind::WebRtc(state) => {
+                stats.ice_state = Some(state.ice.state());
+                stats.ice_selected_tuple = state.selected_tuple();
+                stats.dtls_state = Some(state.dtls_state);
+                stats.dtls_version = state.dtls_version.map(str::to_owned);
+                stats.srtp_crypto_suite = state.srtp_profile.map(SrtpCryptoSuite::from);
+            }
+        }
+        stats
+    }
+
     /// The next free MID for a consumer ("0", "1", …), skipping MIDs already taken.
     pub(crate) fn next_consumer_mid(&mut self) -> String {
         loop {
@@ -553,7 +589,7 @@ impl Router {
     pub fn transport_stats(&self, id: TransportId) -> Result<TransportStats, NotFound> {
         self.transports
             .get(&id)
-            .map(|t| t.stats.clone())
+            .map(Transport::stats)
             .ok_or(NotFound::Transport(id))
     }
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::tests::{drain, join, router};
+use super::tests::{certificate, drain, join, router};
 use super::*;
 use crate::ice::stun::{self, StunMessage};
 use crate::net::{Outbox, SocketRef};
@@ -44,6 +44,7 @@ fn setup(consent_timeout: u8) -> TransportSetup {
         sctp_parameters: None,
         ice_consent_timeout: consent_timeout,
         socket: SOCKET,
+        certificate: certificate(),
     })
 }
 
@@ -309,4 +310,205 @@ fn ice_restart_accepts_the_new_credentials_and_keeps_the_tuple() {
         ]
     );
     assert!(link.router.is_valid_ice_tuple(link.transport, peer()));
+}
+
+// ---- DTLS-SRTP, with a client built on the DTLS module standing in for the browser ----
+
+use crate::dtls::{DtlsCertificate, DtlsConfig, DtlsEvent, DtlsTransport};
+use crate::transport_parameters::{DtlsFingerprint, DtlsState, FingerprintAlgorithm};
+
+fn peer_certificate() -> std::sync::Arc<DtlsCertificate> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["browser".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::sync::Arc::new(
+        DtlsCertificate::from_der(cert.der().to_vec(), key.serialize_der()).unwrap(),
+    )
+}
+
+impl Link {
+    fn connect(&mut self, fingerprint: DtlsFingerprint) {
+        self.router
+            .connect_transport(
+                self.transport,
+                ConnectParameters {
+                    dtls_parameters: Some(DtlsParameters {
+                        role: DtlsRole::Client,
+                        fingerprints: vec![fingerprint],
+                    }),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+
+    /// Runs a handshake between the router and `client` over the validated tuple for up to `limit` of
+    /// virtual time; returns the client's events.
+    fn handshake(&mut self, client: &mut DtlsTransport, limit: Duration) -> Vec<DtlsEvent> {
+        let mut events = Vec::new();
+        let mut at = Duration::from_millis(100);
+        while at < limit {
+            let now = self.t0 + at;
+            while let Some(mut datagram) = client.poll_transmit() {
+                self.datagram(at, peer(), &mut datagram);
+            }
+            let sent: Vec<Vec<u8>> = self
+                .out
+                .transmits()
+                .iter()
+                .map(|t| t.bytes().to_vec())
+                .collect();
+            self.out.clear();
+            for datagram in sent {
+                client.handle_datagram(now, &datagram);
+            }
+            events.extend(std::iter::from_fn(|| client.poll_event()));
+            if events
+                .iter()
+                .any(|e| matches!(e, DtlsEvent::Connected { .. } | DtlsEvent::Failed(_)))
+            {
+                // A DTLS 1.3 client is done once it sent its last flight: deliver it.
+                while let Some(mut datagram) = client.poll_transmit() {
+                    self.datagram(at, peer(), &mut datagram);
+                }
+                break;
+            }
+            at += Duration::from_millis(10);
+            client.handle_timeout(self.t0 + at);
+            if self
+                .router
+                .poll_timeout()
+                .is_some_and(|t| t <= self.t0 + at)
+            {
+                self.router
+                    .handle_timeout(self.t0 + at, Duration::ZERO, &mut self.out);
+            }
+        }
+        events
+    }
+}
+
+#[test]
+fn dtls_connects_exports_srtp_keys_and_media_decrypts() {
+    let mut link = Link::new();
+    link.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
+    link.responses();
+    let client_cert = peer_certificate();
+    link.connect(client_cert.fingerprint(FingerprintAlgorithm::Sha256));
+    let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
+    let mut client = DtlsTransport::new(
+        DtlsConfig::new(client_cert, vec![server_fingerprint]),
+        crate::dtls::DtlsRole::Client,
+        link.t0,
+    )
+    .unwrap();
+    let events = link.handshake(&mut client, Duration::from_secs(5));
+    let Some(DtlsEvent::Connected {
+        profile,
+        keying_material,
+        ..
+    }) = events
+        .into_iter()
+        .find(|e| matches!(e, DtlsEvent::Connected { .. }))
+    else {
+        panic!("the client did not connect");
+    };
+    let events = drain(&mut link.router);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            RouterEvent::TransportDtlsStateChanged {
+                dtls_state: DtlsState::Connected,
+                ..
+            }
+        )),
+        "{events:?} {:?}",
+        link.stats()
+    );
+    let stats = link.stats();
+    assert_eq!(stats.dtls_state, Some(DtlsState::Connected));
+    assert_eq!(stats.srtp_crypto_suite, Some(profile.into()));
+    assert!(stats.dtls_version.is_some());
+
+    // The client protects RTP with its exported keys; the transport decrypts it (no producer: unknown SSRC).
+    let ((key, salt), _) =
+        crate::srtp::split_dtls_srtp_keying_material(keying_material.as_bytes(), profile, true)
+            .unwrap();
+    let mut srtp = crate::srtp::SrtpSession::new(profile, key, salt).unwrap();
+    let mut packet = [0u8; 100];
+    packet[..12].copy_from_slice(&[0x80, 101, 0, 1, 0, 0, 0, 1, 0, 0, 0x08, 0xae]);
+    let len = srtp.protect_rtp(&mut packet, 40).unwrap();
+    link.datagram(Duration::from_secs(6), peer(), &mut packet[..len]);
+    let stats = link.stats();
+    assert_eq!(stats.dropped_srtp_failure, 0, "{stats:?}");
+    assert_eq!(stats.dropped_unknown_ssrc, 1, "{stats:?}");
+}
+
+#[test]
+fn a_wrong_fingerprint_fails_dtls_and_closes_the_transport() {
+    let mut link = Link::new();
+    link.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
+    link.responses();
+    // Connect names some other certificate's fingerprint.
+    link.connect(peer_certificate().fingerprint(FingerprintAlgorithm::Sha256));
+    let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
+    let mut client = DtlsTransport::new(
+        DtlsConfig::new(peer_certificate(), vec![server_fingerprint]),
+        crate::dtls::DtlsRole::Client,
+        link.t0,
+    )
+    .unwrap();
+    link.handshake(&mut client, Duration::from_secs(12));
+    let events = drain(&mut link.router);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            RouterEvent::TransportDtlsStateChanged {
+                dtls_state: DtlsState::Failed,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            RouterEvent::TransportClosed {
+                reason: CloseReason::DtlsFailed,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(link.router.transport(link.transport).is_err());
+}
+
+#[test]
+fn dtls_from_before_connect_is_kept_and_replayed() {
+    let mut link = Link::new();
+    link.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
+    link.responses();
+    let client_cert = peer_certificate();
+    let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
+    let mut client = DtlsTransport::new(
+        DtlsConfig::new(client_cert.clone(), vec![server_fingerprint]),
+        crate::dtls::DtlsRole::Client,
+        link.t0,
+    )
+    .unwrap();
+    // The ClientHello arrives before connect: nothing is answered yet.
+    while let Some(mut datagram) = client.poll_transmit() {
+        link.datagram(Duration::from_millis(50), peer(), &mut datagram);
+    }
+    assert!(link.out.is_empty());
+    link.connect(client_cert.fingerprint(FingerprintAlgorithm::Sha256));
+    let events = link.handshake(&mut client, Duration::from_millis(500));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, DtlsEvent::Connected { .. })),
+        "connected without waiting for a retransmission: {events:?}"
+    );
 }
