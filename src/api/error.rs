@@ -9,16 +9,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mediagate_engine::ortc::OrtcError;
 use mediagate_engine::router::{
-    ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, ProduceDataError, ProduceError,
-    RestartIceError,
+    ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, NegotiationError,
+    ProduceDataError, ProduceError, RestartIceError,
 };
+use mediagate_engine::sdp::SdpError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::control::{
     AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
-    CreateTransportError, JoinError, RestartIceTransportError,
+    CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
 };
 
 /// An RFC 9457 problem details object.
@@ -216,6 +217,26 @@ impl From<CreateProducerError> for ApiError {
                     .with_field(Some("rtpParameters.mid")),
                 ProduceError::DuplicateSsrc(_) => Self::new(StatusCode::CONFLICT, e.to_string())
                     .with_field(Some("rtpParameters.encodings")),
+            },
+        }
+    }
+}
+
+impl From<NegotiateTransportError> for ApiError {
+    fn from(e: NegotiateTransportError) -> Self {
+        match e {
+            NegotiateTransportError::Access(e) => e.into(),
+            NegotiateTransportError::Refused(e) => match &e {
+                NegotiationError::NotFound(_) => Self::not_found(e.to_string()),
+                NegotiationError::NotWebRtc(_) | NegotiationError::NoOffer(_) => {
+                    Self::new(StatusCode::CONFLICT, e.to_string())
+                }
+                NegotiationError::Sdp(SdpError::Malformed { .. } | SdpError::MissingLine(_)) => {
+                    Self::bad_request(Some("sdp"), e.to_string())
+                }
+                NegotiationError::Sdp(_)
+                | NegotiationError::Produce { .. }
+                | NegotiationError::TooManySections => Self::unprocessable("sdp", e.to_string()),
             },
         }
     }

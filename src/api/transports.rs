@@ -6,8 +6,8 @@ use axum::routing::{get, post};
 use mediagate_engine::ids::TransportId;
 use mediagate_engine::router::{
     ConnectParameters, ConsumerInfo, ConsumerOptions, DataConsumerInfo, DataConsumerOptions,
-    DataProducerInfo, DataProducerOptions, ProducerInfo, ProducerOptions, TransportInfo,
-    TransportStats,
+    DataProducerInfo, DataProducerOptions, NegotiatedProducer, ProducerInfo, ProducerOptions,
+    TransportInfo, TransportStats,
 };
 use mediagate_engine::transport_parameters::IceParameters;
 
@@ -23,6 +23,10 @@ pub(super) fn routes() -> axum::Router<AppState> {
         )
         .route("/transports/{transportId}/connect", post(connect))
         .route("/transports/{transportId}/restart-ice", post(restart_ice))
+        .route(
+            "/transports/{transportId}/sdp",
+            get(sdp_offer).post(sdp_description),
+        )
         .route("/transports/{transportId}/stats", get(stats))
         .route("/transports/{transportId}/producers", post(produce))
         .route("/transports/{transportId}/consumers", post(consume))
@@ -82,6 +86,90 @@ async fn restart_ice(
     Path(id): Path<TransportId>,
 ) -> Result<axum::Json<IceParameters>, ApiError> {
     Ok(axum::Json(control.restart_ice(id).await?))
+}
+
+/// The type of a session description.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SdpType {
+    /// An offer.
+    Offer,
+    /// An answer.
+    Answer,
+}
+
+/// A session description, as `RTCSessionDescription` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SessionDescriptionBody {
+    /// `offer` or `answer`.
+    #[serde(rename = "type")]
+    pub r#type: SdpType,
+    /// The SDP text.
+    pub sdp: String,
+}
+
+/// The answer to a publish offer, with the producers of its sections.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct PublishAnswerBody {
+    /// Always `answer`.
+    #[serde(rename = "type")]
+    pub r#type: SdpType,
+    /// The SDP text.
+    pub sdp: String,
+    /// One producer per section taken, in offer order.
+    pub producers: Vec<NegotiatedProducer>,
+}
+
+/// The server's offer of every consumer of a WebRTC transport (for browsers without an SDK). Each consumer is
+/// a `sendonly` section whose mid is the consumer's `rtpParameters.mid`; a closed consumer's section stays,
+/// rejected; the msid stream id is the producing broadcaster's id. Answer it with `POST` of the same path.
+#[utoipa::path(get, path = "/transports/{transportId}/sdp", tag = "transports",
+    params(("transportId" = TransportId, Path, description = "Transport id")),
+    responses((status = 200, description = "The server's offer", body = SessionDescriptionBody)))]
+async fn sdp_offer(
+    State(control): State<AppState>,
+    Path(id): Path<TransportId>,
+) -> Result<axum::Json<SessionDescriptionBody>, ApiError> {
+    let sdp = control.transport_sdp_offer(id).await?;
+    Ok(axum::Json(SessionDescriptionBody {
+        r#type: SdpType::Offer,
+        sdp,
+    }))
+}
+
+/// Applies a browser's session description to a WebRTC transport. An `offer` publishes: its send sections
+/// become producers (a later offer renegotiates: new sections add producers, stopped ones close theirs) and
+/// the response is the answer. An `answer` answers the last `GET` offer (204). The first description of
+/// either kind also connects DTLS with its fingerprints: no separate `connect`.
+#[utoipa::path(post, path = "/transports/{transportId}/sdp", tag = "transports",
+    params(("transportId" = TransportId, Path, description = "Transport id")),
+    request_body = SessionDescriptionBody,
+    responses(
+        (status = 200, description = "The answer to a publish offer", body = PublishAnswerBody),
+        (status = 204, description = "The answer was applied")))]
+async fn sdp_description(
+    State(control): State<AppState>,
+    Path(id): Path<TransportId>,
+    Json(body): Json<SessionDescriptionBody>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    match body.r#type {
+        SdpType::Offer => {
+            let outcome = control.transport_sdp_publish(id, body.sdp).await?;
+            Ok(axum::Json(PublishAnswerBody {
+                r#type: SdpType::Answer,
+                sdp: outcome.answer,
+                producers: outcome.producers,
+            })
+            .into_response())
+        }
+        SdpType::Answer => {
+            control.transport_sdp_answer(id, body.sdp).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+    }
 }
 
 /// A transport's counters.

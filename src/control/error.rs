@@ -4,7 +4,7 @@ use mediagate_engine::ids::{BroadcasterId, RoomId};
 use mediagate_engine::ortc::OrtcError;
 use mediagate_engine::router::{
     ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, JoinError as RouterJoinError,
-    NotFound, ProduceDataError, ProduceError, RestartIceError,
+    NegotiationError, NotFound, ProduceDataError, ProduceError, RestartIceError,
 };
 
 use crate::runtime::WorkerGone;
@@ -103,6 +103,10 @@ engine_operation_error!(
 engine_operation_error!(
     /// Why ICE could not be restarted.
     RestartIceTransportError wraps RestartIceError
+);
+engine_operation_error!(
+    /// Why an SDP could not be applied to a transport.
+    NegotiateTransportError wraps NegotiationError
 );
 engine_operation_error!(
     /// Why a producer could not be created.

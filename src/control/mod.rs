@@ -23,9 +23,9 @@ use mediagate_engine::router::{
     BroadcasterInfo, BroadcasterOptions, ConnectParameters, ConsumerInfo, ConsumerLayers,
     ConsumerOptions, ConsumerStatsReport, DataConsumerInfo, DataConsumerOptions, DataProducerInfo,
     DataProducerOptions, Device, NotFound, PeerInfo, PlainTransportOptions, PlainTransportSetup,
-    ProducerInfo, ProducerOptions, ProducerStats, Router, RouterCounts, RouterEvent, RouterInfo,
-    TransportInfo, TransportOptions, TransportSetup, TransportStats, WebRtcTransportOptions,
-    WebRtcTransportSetup,
+    ProducerInfo, ProducerOptions, ProducerStats, PublishOutcome, Router, RouterCounts,
+    RouterEvent, RouterInfo, TransportInfo, TransportOptions, TransportSetup, TransportStats,
+    WebRtcTransportOptions, WebRtcTransportSetup,
 };
 use mediagate_engine::rtp_parameters::{RtpCapabilities, RtpCodecCapability, RtpHeaderExtension};
 use mediagate_engine::sctp_parameters::{NumSctpStreams, SctpCapabilities, SctpParameters};
@@ -45,7 +45,7 @@ pub use certificate::{Certificate, CertificateError};
 pub use error::{
     AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
-    CreateTransportError, JoinError, RestartIceTransportError,
+    CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
 };
 
 /// Control-plane settings.
@@ -778,6 +778,62 @@ impl Control {
             .await??)
     }
 
+    /// The server's SDP offer of every consumer of a WebRTC transport.
+    pub async fn transport_sdp_offer(
+        &self,
+        id: TransportId,
+    ) -> Result<String, NegotiateTransportError> {
+        Ok(self
+            .on_object(id.as_uuid(), NotFound::Transport(id), move |r| {
+                r.negotiation_offer(id)
+            })
+            .await??)
+    }
+
+    /// Answers a browser's publish offer on a WebRTC transport (its send sections become producers).
+    pub async fn transport_sdp_publish(
+        &self,
+        id: TransportId,
+        offer: String,
+    ) -> Result<PublishOutcome, NegotiateTransportError> {
+        let room = self.room_of(id.as_uuid(), NotFound::Transport(id))?;
+        // One id per media section is always enough; they are registered before the producers exist.
+        let sections = offer.lines().filter(|l| l.starts_with("m=")).count();
+        let ids: Vec<ProducerId> = (0..sections.min(MAX_SDP_SECTIONS))
+            .map(|_| ProducerId::new_random())
+            .collect();
+        for producer in &ids {
+            self.reserve(producer.as_uuid(), &room);
+        }
+        let minted = ids.clone();
+        let result = self
+            .on_room(&room, move |r| {
+                r.negotiate_publish(id, &offer, &mut ids.into_iter())
+            })
+            .await;
+        let used: Vec<ProducerId> = match &result {
+            Ok(Ok(outcome)) => outcome.producers.iter().map(|p| p.id).collect(),
+            _ => Vec::new(),
+        };
+        for producer in minted.iter().filter(|p| !used.contains(p)) {
+            self.release(producer.as_uuid());
+        }
+        Ok(result??)
+    }
+
+    /// Applies a browser's answer to the last offer of a WebRTC transport.
+    pub async fn transport_sdp_answer(
+        &self,
+        id: TransportId,
+        answer: String,
+    ) -> Result<(), NegotiateTransportError> {
+        Ok(self
+            .on_object(id.as_uuid(), NotFound::Transport(id), move |r| {
+                r.negotiation_answer(id, &answer)
+            })
+            .await??)
+    }
+
     /// Closes a transport and everything on it.
     pub async fn close_transport(&self, id: TransportId) -> Result<(), AccessError> {
         Ok(self
@@ -1017,6 +1073,9 @@ impl Control {
             .await??)
     }
 }
+
+/// Media sections of one SDP offer taken at most.
+const MAX_SDP_SECTIONS: usize = 64;
 
 /// Transport setup made before any socket is bound.
 enum PendingSetup {

@@ -20,6 +20,7 @@ mod data;
 mod errors;
 mod events;
 mod media;
+mod negotiation;
 mod producer;
 mod rng;
 mod transport;
@@ -53,6 +54,7 @@ pub use errors::{
     ProduceDataError, ProduceError, RestartIceError,
 };
 pub use events::{CloseReason, RouterEvent};
+pub use negotiation::{NegotiatedProducer, NegotiationError, PublishOutcome};
 pub use producer::{ProducerInfo, ProducerOptions, ProducerScore, ProducerStats, ProducerType};
 pub use transport::{
     ConnectParameters, PlainTransportInfo, PlainTransportOptions, PlainTransportSetup,

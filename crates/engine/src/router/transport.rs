@@ -387,6 +387,8 @@ pub(crate) struct Transport {
     /// SSRCs this transport sends (consumers' media and RTX) → consumer, for RTCP feedback.
     pub(crate) consumer_ssrcs: HashMap<u32, ConsumerId>,
     pub(crate) stats: TransportStats,
+    /// SDP offer/answer state (WebRTC transports negotiated by SDP).
+    pub(crate) negotiation: super::negotiation::Negotiation,
 }
 
 impl Transport {
@@ -424,6 +426,7 @@ impl Transport {
             sctp_out_streams: HashSet::new(),
             rtp_ssrcs: HashMap::new(),
             consumer_ssrcs: HashMap::new(),
+            negotiation: Default::default(),
             stats: TransportStats {
                 r#type: type_name.to_owned(),
                 transport_id: id.to_string(),
