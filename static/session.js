@@ -451,6 +451,11 @@ function transportStats(report) {
       remote: candidate(pair.remoteCandidateId),
       currentRoundTripTime: pair.currentRoundTripTime,
     } : null,
+    // Without a selected pair, what ICE is trying (for diagnostics).
+    candidatePairs: pair ? undefined : all.filter((r) => r.type === 'candidate-pair').slice(0, 4).map((r) => ({
+      state: r.state, local: candidate(r.localCandidateId), remote: candidate(r.remoteCandidateId),
+      requestsSent: r.requestsSent, responsesReceived: r.responsesReceived,
+    })),
   };
 }
 

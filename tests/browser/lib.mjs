@@ -191,6 +191,14 @@ export async function launchFirefox(run, dtls = '1.3') {
   return browser;
 }
 
+/** Like Promise.all, but waits for every promise to settle (so each page's state is final) before throwing. */
+export async function allSettled(promises) {
+  const results = await Promise.allSettled(promises);
+  const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message ?? String(r.reason));
+  if (failed.length) throw new Error(failed.join('; '));
+  return results.map((r) => r.value);
+}
+
 /** Collects a page's console errors and uncaught exceptions (playwright and puppeteer pages alike). */
 export function watchConsole(page, sink) {
   page.on('console', (m) => {

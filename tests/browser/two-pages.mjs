@@ -10,7 +10,7 @@
 //
 // Prints one JSON line on stdout: {ok, step, error, timeline, a, b, ...; diagnostics when it failed}.
 
-import { Run, launchChromium, parseArgs, uniqueRoom, waitFor } from './lib.mjs';
+import { Run, allSettled, launchChromium, parseArgs, uniqueRoom, waitFor } from './lib.mjs';
 import { StaticPage, inbound, summary } from './static-page.mjs';
 
 const args = parseArgs();
@@ -37,7 +37,7 @@ await run.main(async () => {
   const joinedAt = Date.now();
   await pages.a.join(room, 'Alice');
   await pages.b.join(room, 'Bob');
-  const [a, b] = await Promise.all([pages.a, pages.b].map((p) => p.joined({ signallingOnly: SIGNALLING_ONLY })));
+  const [a, b] = await allSettled([pages.a, pages.b].map((p) => p.joined({ signallingOnly: SIGNALLING_ONLY })));
   run.set('ids', { a: a.broadcasterId, b: b.broadcasterId });
 
   run.step('tiles appear');
