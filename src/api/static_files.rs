@@ -5,7 +5,7 @@
 //! The page talks to the REST API and event streams of the same origin; it is not part of the OpenAPI
 //! document.
 
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -69,7 +69,7 @@ fn file(name: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, StatusCode};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
