@@ -3,7 +3,9 @@
 #
 #   1. installs what is missing: jq, curl, python3 with venv, and for the real-peer tests FFmpeg, GStreamer
 #      (tools, base, good, ugly: rtpbin, vp8enc, x264enc, opusenc, the RTP payloaders), iproute2 and
-#      util-linux (`ip`, `unshare`: the network namespaces) (apt-get), rustfmt and clippy (rustup),
+#      util-linux (`ip`, `unshare`: the network namespaces), and for the browser tests Chromium,
+#      fonts-liberation, Firefox ESR and Node.js (apt-get), rustfmt and clippy (rustup), the browser drivers'
+#      npm packages (`npm ci --prefix tests/browser`, only when node_modules is absent or the lock changed),
 #      schemathesis (pip, into a venv under ${XDG_CACHE_HOME:-$HOME/.cache}/mediagate/venv);
 #   2. cargo fmt --check, cargo clippy -D warnings, a build check of the fuzz targets, cargo test --workspace
 #      (unit, API and process tests);
@@ -82,9 +84,15 @@ install_prerequisites() {
         package=gstreamer1.0-plugins-${element#*:}
         gst-inspect-1.0 "${element%:*}" >/dev/null 2>&1 || missing+=("$package")
     done
+    # The browser tests (tests/browser): Debian's Chromium and Firefox ESR (never a downloaded build), and Node.
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    dpkg-query -W -f='${Status}' fonts-liberation 2>/dev/null | grep -q 'ok installed' || missing+=(fonts-liberation)
+    [[ -x /usr/bin/firefox-esr ]] || missing+=(firefox-esr)
+    command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
     if ((${#missing[@]})); then
         apt_install "${missing[@]}"
     fi
+    install_browser_test_packages
 
     command -v cargo >/dev/null || {
         echo "cargo is not installed (https://rustup.rs)" >&2
@@ -110,7 +118,27 @@ install_prerequisites() {
     fi
     echo "jq $(jq --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(python3 --version)," \
         "$(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(gst-launch-1.0 --version | sed -n 2p)," \
+        "$(chromium --version 2>/dev/null), $(firefox-esr --version 2>/dev/null), node $(node --version)," \
         "$(cargo --version), schemathesis $SCHEMATHESIS_VERSION"
+}
+
+# The browser drivers' npm packages, pinned by tests/browser/package-lock.json: `npm ci` only when
+# node_modules is absent or was installed from another lock (a stamp holds the lock's hash), so a machine that
+# has them needs no registry.
+install_browser_test_packages() {
+    local dir=tests/browser sum
+    local stamp=$dir/node_modules/.mediagate-lock.sha256
+    local major
+    major=$(node --version | sed 's/^v\([0-9]*\).*/\1/')
+    if ((major < 20)); then
+        echo "the browser drivers need Node.js 20 or later, found $(node --version)" >&2
+        return 1
+    fi
+    sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [[ ! -d $dir/node_modules ]] || [[ $(cat "$stamp" 2>/dev/null) != "$sum" ]]; then
+        npm ci --prefix "$dir" --no-audit --no-fund
+        echo "$sum" >"$stamp"
+    fi
 }
 
 # --- 2. cargo ----------------------------------------------------------------------------------------------
@@ -248,7 +276,7 @@ schemathesis_against_live_server() {
     ((status == 0 && exit_status == 0))
 }
 
-export -f log running apt_install install_prerequisites cargo_test free_port schemathesis_pass seed_objects \
+export -f log running apt_install install_prerequisites install_browser_test_packages cargo_test free_port schemathesis_pass seed_objects \
     schemathesis_against_live_server
 
 step "install prerequisites" install_prerequisites

@@ -11,7 +11,9 @@
 //!   [`StreamReset`](crate::events::StreamReset), e.g.
 //!   `{"reason":"events were lost","lastEventId":6,"requestedLastEventId":3}`; the client rebuilds its view
 //!   from the REST resources, then applies what follows;
-//! - a keep-alive: an empty comment (`:`) after `keep_alive` of silence.
+//! - a keep-alive: an empty comment (`:`) after `keep_alive` of silence, and one as the very first frame: Firefox
+//!   fires `EventSource.onopen` only once body bytes arrive, so a client that waits for `open` before acting
+//!   (to be sure it misses nothing) would otherwise wait a whole keep-alive interval.
 //!
 //! Resuming: the `Last-Event-ID` header (sent by `EventSource` on reconnect) or, for a first connection that
 //! wants to resume (`EventSource` cannot set headers), the `lastEventId` query parameter; the header wins, as
@@ -102,7 +104,11 @@ pub fn sse_response(
     subscription: Subscription,
     keep_alive: Duration,
 ) -> Sse<KeepAliveStream<SseEvents>> {
-    Sse::new(SseEvents { subscription }).keep_alive(KeepAlive::new().interval(keep_alive))
+    Sse::new(SseEvents {
+        subscription,
+        opened: false,
+    })
+    .keep_alive(KeepAlive::new().interval(keep_alive))
 }
 
 pub(super) fn routes() -> axum::Router<super::AppState> {
@@ -182,12 +188,18 @@ async fn broadcaster_events(
 #[derive(Debug)]
 pub struct SseEvents {
     subscription: Subscription,
+    /// Whether the opening comment went out.
+    opened: bool,
 }
 
 impl Stream for SseEvents {
     type Item = Result<sse::Event, Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if !self.opened {
+            self.opened = true;
+            return Poll::Ready(Some(Ok(sse::Event::default().comment(""))));
+        }
         Pin::new(&mut self.subscription)
             .poll_next(cx)
             .map(|item| item.map(|item| Ok(frame(&item))))
@@ -287,6 +299,11 @@ mod tests {
 
         assert_eq!(
             next_frame(&mut body).await.unwrap(),
+            ": \n\n",
+            "the opening comment"
+        );
+        assert_eq!(
+            next_frame(&mut body).await.unwrap(),
             "id: 1\nevent: reset\ndata: {\"reason\":\"events were lost\",\"lastEventId\":1,\"requestedLastEventId\":0}\n\n"
         );
         assert_eq!(
@@ -308,6 +325,11 @@ mod tests {
         let response =
             sse_response(hub.subscribe_room(&room, None), Duration::from_millis(1)).into_response();
         let mut body = response.into_body();
+        assert_eq!(
+            next_frame(&mut body).await.unwrap(),
+            ": \n\n",
+            "the opening comment"
+        );
         assert_eq!(next_frame(&mut body).await.unwrap(), ":\n\n");
         assert_eq!(next_frame(&mut body).await.unwrap(), ":\n\n");
         hub.shutdown();

@@ -15,6 +15,7 @@ pub mod legacy;
 pub mod openapi;
 pub mod producers;
 pub mod rooms;
+pub mod static_files;
 pub mod transports;
 
 use axum::http::StatusCode;
@@ -40,6 +41,7 @@ pub fn router(control: Control) -> axum::Router {
         .merge(data::routes())
         .merge(legacy::routes())
         .merge(events::routes())
+        .merge(static_files::routes())
         .fallback(|| async { ApiError::not_found("no resource at this path") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

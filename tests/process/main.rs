@@ -1,7 +1,8 @@
 //! Process-level tests: each one runs the real `mediagate` binary on a free port of 127.0.0.1, with its
 //! own small RTC port range, and drives it over HTTP like a client would. The media tests add real peers
-//! (FFmpeg, GStreamer), each run inside its own network namespace ([`netns`]).
+//! (FFmpeg, GStreamer, Chromium, Firefox), each run inside its own network namespace ([`netns`]).
 
+mod browser;
 mod leak;
 mod media_ffmpeg;
 mod media_peers;

@@ -1,0 +1,180 @@
+// The page: the join form, one tile per remote broadcaster, connection states and bitrates, and the test
+// hook `window.mediagate` (state() and stats() as plain JSON, so tests need not scrape the DOM).
+
+import { Session } from './session.js';
+
+const $ = (id) => document.getElementById(id);
+let session = null;
+const tiles = new Map(); // broadcasterId -> {figure, video, audio, videoStream, audioStream, stats}
+// The last byte counters seen, to turn counters into bitrates between two samples.
+let previous = null;
+let latest = { bitrates: {}, stats: null };
+
+$('join-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (session) return;
+  $('status').textContent = '';
+  start($('room').value.trim(), $('name').value.trim());
+});
+
+$('leave').addEventListener('click', () => stop());
+$('camera').addEventListener('change', (e) => session?.setSending('video', e.target.checked));
+$('microphone').addEventListener('change', (e) => session?.setSending('audio', e.target.checked));
+// A closing page leaves, so the others drop its tile at once rather than when ICE consent expires.
+addEventListener('pagehide', () => session?.leaveOnUnload());
+
+async function start(room, name) {
+  session = new Session(room, name);
+  session.addEventListener('peer-added', (e) => addTile(e.detail.id, e.detail.displayName));
+  session.addEventListener('peer-removed', (e) => removeTile(e.detail.id));
+  session.addEventListener('track', (e) => attachTrack(e.detail.broadcasterId, e.detail.track));
+  session.addEventListener('track-removed', (e) => detachTrack(e.detail.broadcasterId, e.detail.track));
+  session.addEventListener('local', (e) => {
+    $('local-video').srcObject = e.detail;
+    $('local-tile').hidden = false;
+  });
+  session.addEventListener('change', render);
+  for (const id of ['room', 'name', 'join']) $(id).disabled = true;
+  $('leave').disabled = false;
+  try {
+    await session.join();
+    $('camera').disabled = $('microphone').disabled = false;
+  } catch (e) {
+    $('status').textContent = session.error ?? e.message;
+  }
+  render();
+}
+
+async function stop() {
+  const s = session;
+  if (!s) return;
+  await s.leave();
+  session = null;
+  for (const id of ['room', 'name', 'join']) $(id).disabled = false;
+  $('leave').disabled = $('camera').disabled = $('microphone').disabled = true;
+  $('local-tile').hidden = true;
+  $('local-video').srcObject = null;
+  render();
+}
+
+// --- tiles ------------------------------------------------------------------------------------------------
+
+function addTile(id, displayName) {
+  if (tiles.has(id)) return;
+  const figure = document.createElement('figure');
+  figure.className = 'tile remote';
+  figure.dataset.broadcasterId = id;
+  // Video plays muted (autoplay needs no gesture then); audio has its own element, allowed by the Join click.
+  const video = Object.assign(document.createElement('video'), { muted: true, autoplay: true, playsInline: true });
+  const audio = Object.assign(document.createElement('audio'), { autoplay: true });
+  const caption = document.createElement('figcaption');
+  const name = Object.assign(document.createElement('span'), { className: 'name', textContent: displayName });
+  const stats = Object.assign(document.createElement('span'), { className: 'stats' });
+  caption.append(name, stats);
+  figure.append(video, audio, caption);
+  $('tiles').append(figure);
+  tiles.set(id, { figure, video, audio, videoStream: new MediaStream(), audioStream: new MediaStream(), stats });
+}
+
+function removeTile(id) {
+  const tile = tiles.get(id);
+  if (!tile) return;
+  tile.figure.remove();
+  tiles.delete(id);
+}
+
+function attachTrack(id, track) {
+  const tile = tiles.get(id);
+  if (!tile) return;
+  const [stream, element] = track.kind === 'video' ? [tile.videoStream, tile.video] : [tile.audioStream, tile.audio];
+  stream.addTrack(track);
+  // Re-assigning srcObject makes the element pick up a track added after it started playing.
+  element.srcObject = stream;
+}
+
+function detachTrack(id, track) {
+  const tile = tiles.get(id);
+  if (!tile) return;
+  (track.kind === 'video' ? tile.videoStream : tile.audioStream).removeTrack(track);
+}
+
+// --- rendering and stats ----------------------------------------------------------------------------------
+
+function render() {
+  for (const name of ['send', 'recv']) {
+    const t = session?.transports[name];
+    const el = $(`conn-${name}`).querySelector('.state');
+    el.textContent = t?.id
+      ? `pc ${t.connectionState ?? '–'} / ice ${t.iceConnectionState ?? '–'} · server ice ${t.serverIceState ?? '–'}` +
+        ` dtls ${t.serverDtlsState ?? '–'}`
+      : '–';
+  }
+  if (session?.error) $('status').textContent = session.error;
+  for (const [id, tile] of tiles) {
+    const paused = [...(session?.remoteProducers.values() ?? [])].some(
+      (p) => p.broadcasterId === id && p.kind === 'video' && p.paused);
+    tile.figure.classList.toggle('video-paused', paused);
+  }
+}
+
+function kbps(bytes, before, seconds) {
+  return before === undefined || seconds <= 0 ? null : Math.round(((bytes - before) * 8) / seconds / 1000);
+}
+
+/** Every second: counters from getStats, turned into bitrates shown on the page and kept for the hook. */
+async function sample() {
+  if (!session || session.phase === 'left') return;
+  const stats = await session.stats();
+  const now = performance.now();
+  const bytes = {
+    send: stats.transports.send?.bytesSent,
+    recv: stats.transports.recv?.bytesReceived,
+    outbound: Object.values(stats.outbound).reduce((s, r) => s + (r.bytesSent ?? 0), 0),
+  };
+  for (const p of stats.peers) bytes[p.broadcasterId] = (p.audio?.bytesReceived ?? 0) + (p.video?.bytesReceived ?? 0);
+  const seconds = previous ? (now - previous.at) / 1000 : 0;
+  const bitrates = {};
+  for (const [k, v] of Object.entries(bytes)) bitrates[k] = kbps(v ?? 0, previous?.bytes[k], seconds);
+  previous = { at: now, bytes };
+  latest = { bitrates, stats };
+  $('conn-send').querySelector('.bitrate').textContent = bitrates.send === null ? '' : `${bitrates.send} kbps out`;
+  $('conn-recv').querySelector('.bitrate').textContent = bitrates.recv === null ? '' : `${bitrates.recv} kbps in`;
+  for (const p of stats.peers) {
+    const tile = tiles.get(p.broadcasterId);
+    if (!tile) continue;
+    const rate = bitrates[p.broadcasterId];
+    tile.stats.textContent = `${p.video?.framesDecoded ?? 0} frames · ${p.audio?.packetsReceived ?? 0} audio pkts` +
+      (rate === null ? '' : ` · ${rate} kbps`);
+  }
+}
+
+setInterval(() => sample().catch(() => {}), 1000);
+
+// --- test hook --------------------------------------------------------------------------------------------
+
+window.mediagate = {
+  /** The session's plain state (phase, failing step, peers and consumers, transport states, log) and tiles. */
+  state() {
+    const s = session?.snapshot() ?? { phase: 'idle' };
+    s.tiles = [...tiles.entries()].map(([id, t]) => ({
+      broadcasterId: id,
+      displayName: t.figure.querySelector('.name').textContent,
+      videoTracks: t.videoStream.getVideoTracks().length,
+      audioTracks: t.audioStream.getAudioTracks().length,
+    }));
+    return s;
+  },
+  /**
+   * Fresh getStats counters: per remote tile (frames decoded, packets received), outbound per kind, per
+   * transport (selected candidate pair, DTLS state, TLS version, DTLS and SRTP ciphers), plus the bitrates
+   * (kbps) of the last one-second sample.
+   */
+  async stats() {
+    if (!session) return null;
+    return { ...(await session.stats()), bitrates: latest.bitrates };
+  },
+  /** The form's actions, for drivers that cannot click (the Join click is what allows audio to autoplay). */
+  join: (room, name) => start(room, name),
+  leave: () => stop(),
+  setSending: (kind, on) => session?.setSending(kind, on),
+};
