@@ -8,4 +8,5 @@ mod events;
 mod harness;
 mod lifecycle;
 mod ortc;
+mod sdp;
 mod webrtc_ice;

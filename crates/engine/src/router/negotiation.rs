@@ -102,6 +102,21 @@ impl Transport {
 }
 
 impl Router {
+    /// A WebRTC transport and its side of an SDP session.
+    fn webrtc_local_description(
+        &self,
+        transport_id: TransportId,
+    ) -> Result<(&Transport, LocalDescription), NegotiationError> {
+        let transport = self
+            .transports
+            .get(&transport_id)
+            .ok_or(super::NotFound::Transport(transport_id))?;
+        let local = transport
+            .local_description()
+            .ok_or(NegotiationError::NotWebRtc(transport_id))?;
+        Ok((transport, local))
+    }
+
     /// Answers a browser's publish offer on a WebRTC transport: its send sections become producers (ids
     /// taken from `ids` as needed).
     pub fn negotiate_publish(
@@ -110,13 +125,7 @@ impl Router {
         offer: &str,
         ids: &mut dyn Iterator<Item = ProducerId>,
     ) -> Result<PublishOutcome, NegotiationError> {
-        let transport = self
-            .transports
-            .get(&transport_id)
-            .ok_or(super::NotFound::Transport(transport_id))?;
-        let local = transport
-            .local_description()
-            .ok_or(NegotiationError::NotWebRtc(transport_id))?;
+        let (transport, local) = self.webrtc_local_description(transport_id)?;
         let offer = sdp::parse(offer)?;
         let answer = sdp::answer_publish(&offer, &self.rtp_capabilities, &local)?;
         let existing: Vec<(ProducerId, Option<String>, MediaKind)> = transport
@@ -174,13 +183,7 @@ impl Router {
         &mut self,
         transport_id: TransportId,
     ) -> Result<String, NegotiationError> {
-        let transport = self
-            .transports
-            .get(&transport_id)
-            .ok_or(super::NotFound::Transport(transport_id))?;
-        let local = transport
-            .local_description()
-            .ok_or(NegotiationError::NotWebRtc(transport_id))?;
+        let (transport, local) = self.webrtc_local_description(transport_id)?;
         let mut negotiation = transport.negotiation.clone();
         let mut changed = negotiation.version == 0;
         for offered in &mut negotiation.offered {
