@@ -66,7 +66,7 @@ fn require_prerequisites() {
 }
 
 /// Runs `tests/browser/{script}` against `server` with `args`; returns its result line, asserting `ok`.
-fn run_driver(test: &str, server: &Server, script: &str, args: &[&str]) -> Value {
+pub(super) fn run_driver(test: &str, server: &Server, script: &str, args: &[&str]) -> Value {
     require_prerequisites();
     let output = Command::new("node")
         .arg(browser_dir().join(script))

@@ -3,6 +3,8 @@
 //! (FFmpeg, GStreamer, Chromium, Firefox), each run inside its own network namespace ([`netns`]).
 
 mod browser;
+mod browser_impairment;
+mod impair;
 mod leak;
 mod media_ffmpeg;
 mod media_peers;
