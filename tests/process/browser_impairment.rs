@@ -21,9 +21,11 @@ use super::netns::isolated;
 use super::support::{Server, report};
 
 /// The loss window: seconds sampled, frames the viewer must decode in it, and the slowest second allowed.
+/// Without loss the viewer decodes ~200 frames in 10 s (Chromium's fake camera gives ~20 fps here), never
+/// under 19 in a second; with 5 % loss and NACK/RTX 194–201, never under 16.
 const LOSS_WINDOW_SECONDS: u32 = 10;
-const LOSS_MIN_FRAMES: u64 = 150;
-const LOSS_MIN_FPS: i64 = 5;
+const LOSS_MIN_FRAMES: u64 = 140;
+const LOSS_MIN_FPS: i64 = 8;
 /// How long after its first ClientHello a transport must be connected despite a lost flight.
 const CONNECT_WITHIN_MS: u64 = 10_000;
 /// When a transport whose server flights are all lost must have failed, counted from its first ClientHello
