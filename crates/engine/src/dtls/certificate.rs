@@ -1,5 +1,6 @@
 //! The local DTLS certificate: an ECDSA P-256 certificate (DER) with its PKCS#8 private key (DER), shared
-//! by every transport of a server through an `Arc`, and the announced fingerprints computed from it.
+//! by every transport of a server through an `Arc`, and the announced fingerprints computed from it. The
+//! key is loaded into both DTLS libraries once, here.
 //!
 //! Must not: generate certificates (the server does that at start, see `src/control/certificate.rs`) or
 //! expose the private key through `Debug`.
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 use super::fingerprint::fingerprint_of;
+use super::rtc_server::RtcIdentity;
 use crate::transport_parameters::{DtlsFingerprint, FingerprintAlgorithm};
 
 /// Why [`DtlsCertificate::from_der`] refused a certificate and key.
@@ -30,6 +32,8 @@ pub struct DtlsCertificate {
     /// The DTLS library's configuration for the last (role-independent) settings asked for: building
     /// one validates the crypto provider with known-answer tests, too slow to repeat per transport.
     pub(super) config_cache: Mutex<Option<(super::ConfigKey, Arc<dimpl::Config>)>>,
+    /// The same certificate and key for the DTLS 1.2 server library, with its configurations.
+    pub(super) rtc: RtcIdentity,
 }
 
 impl fmt::Debug for DtlsCertificate {
@@ -58,7 +62,10 @@ impl DtlsCertificate {
             .key_provider
             .load_private_key(&private_key_pkcs8_der)
             .map_err(|error| DtlsCertificateError::PrivateKey(format!("{error:?}")))?;
+        let rtc = RtcIdentity::new(&certificate_der, &private_key_pkcs8_der)
+            .map_err(DtlsCertificateError::PrivateKey)?;
         Ok(Self {
+            rtc,
             certificate_der,
             private_key_der: private_key_pkcs8_der,
             config_cache: Mutex::new(None),

@@ -38,8 +38,10 @@
 //! previous flight.
 
 mod certificate;
+mod client_hello;
 mod fingerprint;
 mod keying;
+mod rtc_server;
 
 #[cfg(test)]
 mod tests;
@@ -52,6 +54,8 @@ use thiserror::Error;
 
 use crate::srtp::SrtpProfile;
 use crate::transport_parameters::{DtlsFingerprint, DtlsState};
+use client_hello::{ClientHelloAssembler, ClientHelloInfo, MAX_BUFFERED_DATAGRAMS, is_well_framed};
+use rtc_server::{RtcServer, RtcStep};
 
 pub use certificate::{DtlsCertificate, DtlsCertificateError};
 pub use fingerprint::{fingerprint_of, matches_any};
@@ -220,16 +224,67 @@ fn library_config(
     Ok(config)
 }
 
+/// Which library answers a client's ClientHello, and with which SRTP profile (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerPath {
+    /// `dimpl` (DTLS 1.3): the client offers 1.3 and its own first profile is the one we prefer, or it
+    /// cannot do 1.2 at all.
+    Dimpl,
+    /// `rtc-dtls` (DTLS 1.2), configured with exactly this profile (`None`: nothing we implement).
+    Rtc(Option<SrtpProfile>),
+}
+
+/// The server's SRTP preference, first to last.
+const SERVER_PREFERENCE: [SrtpProfile; 3] = [
+    SrtpProfile::AeadAes128Gcm,
+    SrtpProfile::AeadAes256Gcm,
+    SrtpProfile::AesCm128HmacSha1_80,
+];
+
+fn choose_server_path(hello: &ClientHelloInfo) -> ServerPath {
+    let offered = |profile: &SrtpProfile| hello.srtp_profiles.contains(&profile.dtls_id());
+    let preferred = SERVER_PREFERENCE.into_iter().find(offered);
+    // What a DTLS 1.3 server taking the client's order would pick.
+    let clients_first = hello
+        .srtp_profiles
+        .iter()
+        .filter_map(|&id| SrtpProfile::from_dtls_id(id))
+        .find(|profile| SERVER_PREFERENCE.contains(profile));
+    if hello.offers_dtls13
+        && (!hello.offers_dtls12_suites || (preferred.is_some() && clients_first == preferred))
+    {
+        ServerPath::Dimpl
+    } else {
+        ServerPath::Rtc(preferred)
+    }
+}
+
+/// The DTLS library behind a transport.
+enum Backend {
+    /// Server role, until the client's first ClientHello is complete: its datagrams so far, for the
+    /// library the hello selects.
+    Hello {
+        assembler: ClientHelloAssembler,
+        buffered: Vec<Vec<u8>>,
+    },
+    /// `dimpl`: the client role, and the server for DTLS 1.3 clients whose own order agrees with ours.
+    Dimpl(Box<dimpl::Dtls>),
+    /// `rtc-dtls`: the DTLS 1.2 server, offering the one profile we chose.
+    Rtc(Box<RtcServer>),
+}
+
 /// One transport's DTLS association, sans-IO: datagrams and time in, datagrams and events out.
 pub struct DtlsTransport {
-    dtls: dimpl::Dtls,
+    backend: Backend,
+    certificate: Arc<DtlsCertificate>,
+    mtu: usize,
     role: DtlsRole,
     state: DtlsState,
     remote_fingerprints: Vec<DtlsFingerprint>,
     handshake_timeout: Duration,
     /// When the handshake fails if not connected; set by the first ClientHello.
     deadline: Option<Instant>,
-    /// The library's next timer.
+    /// `dimpl`'s next timer.
     library_timeout: Option<Instant>,
     /// The library reported `Connected`; we report it once the certificate and keys are in.
     library_connected: bool,
@@ -239,7 +294,7 @@ pub struct DtlsTransport {
     version: Option<&'static str>,
     outbox: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
-    /// Scratch buffer the library writes each output into.
+    /// Scratch buffer `dimpl` writes each output into.
     scratch: Vec<u8>,
     dropped_datagrams: u64,
 }
@@ -265,19 +320,21 @@ impl DtlsTransport {
         if config.mtu < MIN_MTU {
             return Err(DtlsError::MtuTooSmall { mtu: config.mtu });
         }
-        let key = ConfigKey {
-            mtu: config.mtu,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        let backend = match role {
+            DtlsRole::Client => {
+                let mut dtls = dimpl_endpoint(&config.certificate, config.mtu, now)?;
+                dtls.set_active(true);
+                Backend::Dimpl(dtls)
+            }
+            DtlsRole::Server => Backend::Hello {
+                assembler: ClientHelloAssembler::default(),
+                buffered: Vec::new(),
+            },
         };
-        let library = library_config(&config.certificate, key)?;
-        // Auto-sense: as server, DTLS 1.3 if the ClientHello offers it, else 1.2; as client, a ClientHello
-        // both kinds of server understand.
-        let mut dtls = dimpl::Dtls::new_auto(library, config.certificate.to_dimpl(), now);
-        if role == DtlsRole::Client {
-            dtls.set_active(true);
-        }
         let mut transport = Self {
-            dtls,
+            backend,
+            certificate: config.certificate,
+            mtu: config.mtu,
             role,
             state: DtlsState::New,
             remote_fingerprints: config.remote_fingerprints,
@@ -296,7 +353,9 @@ impl DtlsTransport {
         };
         if role == DtlsRole::Client {
             transport.start_connecting(now);
-            if let Err(error) = transport.dtls.handle_timeout(now) {
+            if let Backend::Dimpl(dtls) = &mut transport.backend
+                && let Err(error) = dtls.handle_timeout(now)
+            {
                 transport.fail(DtlsFailure::Protocol(error.to_string()));
             } else {
                 transport.drain(now);
@@ -315,14 +374,36 @@ impl DtlsTransport {
             self.dropped_datagrams += 1;
             return;
         }
-        // The library's clock moves only through handle_timeout: refresh it before the datagram.
-        let result = self
-            .dtls
-            .handle_timeout(now)
-            .and_then(|()| self.dtls.handle_packet(datagram));
-        match result {
-            Ok(()) => self.drain(now),
-            Err(error) => self.fail(DtlsFailure::Protocol(error.to_string())),
+        match &mut self.backend {
+            Backend::Hello {
+                assembler,
+                buffered,
+            } => {
+                // A ClientHello is plaintext records: anything else cannot be part of it.
+                if !is_well_framed(datagram) {
+                    self.dropped_datagrams += 1;
+                    return;
+                }
+                if buffered.len() == MAX_BUFFERED_DATAGRAMS {
+                    buffered.remove(0);
+                    self.dropped_datagrams += 1;
+                }
+                buffered.push(datagram.to_vec());
+                if let Some(hello) = assembler.push(datagram) {
+                    let buffered = std::mem::take(buffered);
+                    self.start_server(now, &hello, buffered);
+                }
+            }
+            Backend::Dimpl(_) => self.dimpl_datagram(now, datagram),
+            Backend::Rtc(server) => {
+                // The library takes a framing error for a fatal one: such datagrams stop here.
+                if !is_well_framed(datagram) {
+                    self.dropped_datagrams += 1;
+                    return;
+                }
+                let step = server.handle_datagram(now, datagram);
+                self.apply(now, step);
+            }
         }
     }
 
@@ -331,10 +412,21 @@ impl DtlsTransport {
         if self.is_final() || self.check_deadline(now) {
             return;
         }
-        if self.library_timeout.is_some_and(|at| at <= now) {
-            match self.dtls.handle_timeout(now) {
-                Ok(()) => self.drain(now),
-                Err(error) => self.fail(DtlsFailure::Protocol(error.to_string())),
+        match &mut self.backend {
+            Backend::Hello { .. } => {}
+            Backend::Dimpl(dtls) => {
+                if self.library_timeout.is_some_and(|at| at <= now) {
+                    match dtls.handle_timeout(now) {
+                        Ok(()) => self.drain(now),
+                        Err(error) => self.fail(DtlsFailure::Protocol(error.to_string())),
+                    }
+                }
+            }
+            Backend::Rtc(server) => {
+                if server.poll_timeout().is_some_and(|at| at <= now) {
+                    let step = server.handle_timeout(now);
+                    self.apply(now, step);
+                }
             }
         }
     }
@@ -348,7 +440,12 @@ impl DtlsTransport {
             DtlsState::Connecting => self.deadline,
             _ => None,
         };
-        match (self.library_timeout, deadline) {
+        let library = match &self.backend {
+            Backend::Hello { .. } => None,
+            Backend::Dimpl(_) => self.library_timeout,
+            Backend::Rtc(server) => server.poll_timeout(),
+        };
+        match (library, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -373,17 +470,34 @@ impl DtlsTransport {
         if self.state != DtlsState::Connected {
             return Err(DtlsSendError::NotConnected { state: self.state });
         }
-        let result = self
-            .dtls
-            .handle_timeout(now)
-            .and_then(|()| self.dtls.send_application_data(data));
-        match result {
-            Ok(_) => {
-                self.drain(now);
-                Ok(())
+        let error = match &mut self.backend {
+            Backend::Hello { .. } => Some("no dtls association".to_owned()),
+            Backend::Dimpl(dtls) => {
+                match dtls
+                    .handle_timeout(now)
+                    .and_then(|()| dtls.send_application_data(data))
+                {
+                    Ok(_) => {
+                        self.drain(now);
+                        None
+                    }
+                    Err(error) => Some(error.to_string()),
+                }
             }
-            Err(error) => {
-                let message = error.to_string();
+            Backend::Rtc(server) => {
+                let mut step = server.send(now, data);
+                match step.error.take() {
+                    None => {
+                        self.apply(now, step);
+                        None
+                    }
+                    error => error,
+                }
+            }
+        };
+        match error {
+            None => Ok(()),
+            Some(message) => {
                 self.fail(DtlsFailure::Protocol(message.clone()));
                 Err(DtlsSendError::Failed(message))
             }
@@ -401,12 +515,14 @@ impl DtlsTransport {
             self.outbox.clear();
             return;
         }
-        let result = self
-            .dtls
-            .handle_timeout(now)
-            .and_then(|()| self.dtls.close());
-        if result.is_ok() {
-            self.drain(now);
+        match &mut self.backend {
+            Backend::Hello { .. } => {}
+            Backend::Dimpl(dtls) => {
+                if dtls.handle_timeout(now).and_then(|()| dtls.close()).is_ok() {
+                    self.drain(now);
+                }
+            }
+            Backend::Rtc(server) => self.outbox.extend(server.close(now).datagrams),
         }
     }
 
@@ -430,8 +546,11 @@ impl DtlsTransport {
         self.role
     }
 
-    /// Datagrams not handed to the library: not DTLS by their first byte, or arriving after the
-    /// transport failed or closed. (The library drops malformed records silently and does not count them.)
+    /// Datagrams not handed to a DTLS library: not DTLS by their first byte, arriving after the transport
+    /// failed or closed, not complete DTLS 1.2 records where only those can be meant (before the first
+    /// ClientHello is complete, and in a DTLS 1.2 server association), or pushed out of the bounded
+    /// buffer that holds an incomplete first ClientHello. (The libraries drop malformed records
+    /// silently and do not count them.)
     pub fn dropped_datagrams(&self) -> u64 {
         self.dropped_datagrams
     }
@@ -468,14 +587,100 @@ impl DtlsTransport {
         self.events.push_back(DtlsEvent::Failed(failure));
     }
 
-    /// Takes everything the library has to say, up to its next timer.
+    /// The client's first ClientHello is complete: hand it, with everything buffered, to the library it
+    /// selects.
+    fn start_server(&mut self, now: Instant, hello: &ClientHelloInfo, buffered: Vec<Vec<u8>>) {
+        match choose_server_path(hello) {
+            ServerPath::Dimpl => match dimpl_endpoint(&self.certificate, self.mtu, now) {
+                Ok(dtls) => {
+                    self.backend = Backend::Dimpl(dtls);
+                    for datagram in &buffered {
+                        if self.is_final() {
+                            break;
+                        }
+                        self.dimpl_datagram(now, datagram);
+                    }
+                }
+                Err(error) => self.fail(DtlsFailure::Protocol(error.to_string())),
+            },
+            ServerPath::Rtc(profile) => {
+                match RtcServer::new(&self.certificate.rtc, self.mtu, profile) {
+                    Ok(server) => {
+                        self.backend = Backend::Rtc(Box::new(server));
+                        for datagram in &buffered {
+                            if self.is_final() {
+                                break;
+                            }
+                            let Backend::Rtc(server) = &mut self.backend else {
+                                break;
+                            };
+                            let step = server.handle_datagram(now, datagram);
+                            self.apply(now, step);
+                        }
+                    }
+                    Err(error) => self.fail(DtlsFailure::Protocol(error)),
+                }
+            }
+        }
+    }
+
+    fn dimpl_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        let Backend::Dimpl(dtls) = &mut self.backend else {
+            return;
+        };
+        // The library's clock moves only through handle_timeout: refresh it before the datagram.
+        let result = dtls
+            .handle_timeout(now)
+            .and_then(|()| dtls.handle_packet(datagram));
+        match result {
+            Ok(()) => self.drain(now),
+            Err(error) => self.fail(DtlsFailure::Protocol(error.to_string())),
+        }
+    }
+
+    /// Takes what the DTLS 1.2 server library produced for one input.
+    fn apply(&mut self, now: Instant, step: RtcStep) {
+        let events_before = self.events.len();
+        let outbox_before = self.outbox.len();
+        if let Some(completion) = step.completed {
+            // Before anything of this step leaves: the library's Finished must not go to an impostor.
+            match completion.peer_certificate {
+                Some(der) if matches_any(&der, &self.remote_fingerprints) => {
+                    self.remote_certificate = Some(der);
+                }
+                Some(_) => {
+                    self.fail(DtlsFailure::FingerprintMismatch);
+                    return;
+                }
+                None => {}
+            }
+            if let Some((profile, material)) = completion.keys {
+                self.keying = Some((profile, SrtpKeyingMaterial::new(&material)));
+            }
+            self.library_connected = true;
+        }
+        if let Some(error) = step.error {
+            self.fail(DtlsFailure::Protocol(error));
+            return;
+        }
+        self.outbox.extend(step.datagrams);
+        for data in step.application_data {
+            self.events.push_back(DtlsEvent::ApplicationData(data));
+        }
+        self.settle(now, events_before, outbox_before, step.peer_closed);
+    }
+
+    /// Takes everything `dimpl` has to say, up to its next timer.
     fn drain(&mut self, now: Instant) {
+        let Backend::Dimpl(dtls) = &mut self.backend else {
+            return;
+        };
         let events_before = self.events.len();
         let outbox_before = self.outbox.len();
         let mut mismatch = false;
         let mut peer_closed = false;
         loop {
-            match self.dtls.poll_output(&mut self.scratch) {
+            match dtls.poll_output(&mut self.scratch) {
                 dimpl::Output::Packet(datagram) => self.outbox.push_back(datagram.to_vec()),
                 dimpl::Output::BufferTooSmall { needed } => self.scratch.resize(needed, 0),
                 dimpl::Output::Timeout(at) => {
@@ -507,6 +712,17 @@ impl DtlsTransport {
             self.fail_mismatch(now);
             return;
         }
+        self.settle(now, events_before, outbox_before, peer_closed);
+    }
+
+    /// After a library's output was taken: `connecting`, `connected` and `closed` transitions.
+    fn settle(
+        &mut self,
+        now: Instant,
+        events_before: usize,
+        outbox_before: usize,
+        peer_closed: bool,
+    ) {
         // A server is `connecting` from its first answer (HelloVerifyRequest, HelloRetryRequest or
         // ServerHello): a lone ClientHello fragment, or a truncated one, changes nothing; the deadline runs
         // from the datagram that completed the first ClientHello.
@@ -528,20 +744,17 @@ impl DtlsTransport {
         }
     }
 
-    /// The peer's certificate is not the signalled one: fail, and send nothing more of the handshake. If the
-    /// library already considers the association up (DTLS 1.3: the client connects before the server has
+    /// The peer's certificate is not the signalled one: fail, and send nothing more of the handshake. If
+    /// `dimpl` already considers the association up (DTLS 1.3: the client connects before the server has
     /// seen its certificate), a close_notify tells the peer at once instead of leaving it to time out.
     fn fail_mismatch(&mut self, now: Instant) {
         self.fail(DtlsFailure::FingerprintMismatch);
-        if self.library_connected
-            && self
-                .dtls
-                .handle_timeout(now)
-                .and_then(|()| self.dtls.close())
-                .is_ok()
-        {
+        let Backend::Dimpl(dtls) = &mut self.backend else {
+            return;
+        };
+        if self.library_connected && dtls.handle_timeout(now).and_then(|()| dtls.close()).is_ok() {
             loop {
-                match self.dtls.poll_output(&mut self.scratch) {
+                match dtls.poll_output(&mut self.scratch) {
                     dimpl::Output::Packet(datagram) => self.outbox.push_back(datagram.to_vec()),
                     dimpl::Output::BufferTooSmall { needed } => self.scratch.resize(needed, 0),
                     dimpl::Output::Timeout(_) => break,
@@ -563,10 +776,14 @@ impl DtlsTransport {
         };
         self.state = DtlsState::Connected;
         self.profile = Some(profile);
-        self.version = match self.dtls.protocol_version() {
-            Some(dimpl::ProtocolVersion::DTLS1_3) => Some("DTLS 1.3"),
-            Some(_) => Some("DTLS 1.2"),
-            None => None,
+        self.version = match &self.backend {
+            Backend::Dimpl(dtls) => match dtls.protocol_version() {
+                Some(dimpl::ProtocolVersion::DTLS1_3) => Some("DTLS 1.3"),
+                Some(_) => Some("DTLS 1.2"),
+                None => None,
+            },
+            Backend::Rtc(_) => Some("DTLS 1.2"),
+            Backend::Hello { .. } => None,
         };
         // Before any application data that arrived with the final flight.
         let at = events_before.min(self.events.len());
@@ -579,4 +796,23 @@ impl DtlsTransport {
             },
         );
     }
+}
+
+/// A `dimpl` endpoint on the cached configuration, auto-sensing the version: as server, DTLS 1.3 if the
+/// ClientHello offers it, else 1.2; as client, a ClientHello both kinds of server understand.
+fn dimpl_endpoint(
+    certificate: &DtlsCertificate,
+    mtu: usize,
+    now: Instant,
+) -> Result<Box<dimpl::Dtls>, DtlsError> {
+    let key = ConfigKey {
+        mtu,
+        handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+    };
+    let library = library_config(certificate, key)?;
+    Ok(Box::new(dimpl::Dtls::new_auto(
+        library,
+        certificate.to_dimpl(),
+        now,
+    )))
 }

@@ -594,7 +594,7 @@ fn ten_seconds() -> Duration {
 // Scenarios: our server
 
 #[test]
-fn chrome_order_client_connects_on_gcm_and_keys_agree() {
+fn chrome_order_client_ends_on_aead_aes_128_gcm_and_keys_agree() {
     let now = Instant::now();
     let (local, local_cert) = local_cert();
     let remote = test_cert();
@@ -604,12 +604,11 @@ fn chrome_order_client_connects_on_gcm_and_keys_agree() {
     let outcome = run(&mut client, &mut server, now, Faults::default());
     assert_eq!(outcome.connected_after, Some(Duration::ZERO));
     let profile = assert_srtp_interoperates(&client, &server);
-    // The server's preference, not the client's first choice (AES_CM): dimpl's DTLS 1.2 order puts
-    // AEAD_AES_256_GCM first (see the module docs and docs/decisions/0006-dtls.md).
-    assert_eq!(profile, SrtpProfile::AeadAes256Gcm);
+    // The server's preference, not the client's first choice (AES_CM) nor its first GCM (256).
+    assert_eq!(profile, SrtpProfile::AeadAes128Gcm);
     assert_eq!(
         server.transport.srtp_profile(),
-        Some(SrtpProfile::AeadAes256Gcm)
+        Some(SrtpProfile::AeadAes128Gcm)
     );
     assert_eq!(server.transport.protocol_version(), Some("DTLS 1.2"));
     assert_eq!(server.count(|e| matches!(e, DtlsEvent::Connecting)), 1);
@@ -671,11 +670,31 @@ fn aes_cm_only_client_connects_on_aes_cm() {
 }
 
 #[test]
-fn dtls13_client_connects_on_dtls13() {
+fn dtls13_offering_client_is_answered_by_the_servers_preference() {
+    // dimpl's auto client offers DTLS 1.3 and 1.2 with AEAD_AES_256_GCM first: a 1.3 server would take
+    // its order, so it is answered in DTLS 1.2 on AEAD_AES_128_GCM.
     let now = Instant::now();
     let (local, _) = local_cert();
     let remote = test_cert();
     let mut client = Bare::new(&remote, true, Version::Auto, 1200, now);
+    let mut server = Ours::new(local, remote.fingerprint(), DtlsRole::Server, now);
+    let outcome = run(&mut client, &mut server, now, Faults::default());
+    assert!(outcome.connected_after.is_some(), "{outcome:?}");
+    assert_eq!(server.transport.protocol_version(), Some("DTLS 1.2"));
+    assert_eq!(client.version, Some(dimpl::ProtocolVersion::DTLS1_2));
+    assert_eq!(
+        assert_srtp_interoperates(&client, &server),
+        SrtpProfile::AeadAes128Gcm
+    );
+}
+
+#[test]
+fn dtls13_only_client_connects_on_dtls13() {
+    // No DTLS 1.2 cipher suite offered: the DTLS 1.3 server answers, in the client's order.
+    let now = Instant::now();
+    let (local, _) = local_cert();
+    let remote = test_cert();
+    let mut client = Bare::new(&remote, true, Version::Dtls13, 1200, now);
     let mut server = Ours::new(local, remote.fingerprint(), DtlsRole::Server, now);
     let outcome = run(&mut client, &mut server, now, Faults::default());
     assert!(outcome.connected_after.is_some(), "{outcome:?}");
@@ -686,7 +705,7 @@ fn dtls13_client_connects_on_dtls13() {
 
 #[test]
 fn wrong_fingerprint_fails_and_never_connects() {
-    for client_kind in ["rtc", "dtls13"] {
+    for client_kind in ["rtc", "auto", "dtls13"] {
         let now = Instant::now();
         let (local, _) = local_cert();
         let remote = test_cert();
@@ -698,8 +717,14 @@ fn wrong_fingerprint_fails_and_never_connects() {
             assert_eq!(outcome.connected_after, None);
             // DTLS 1.2: our Finished never left, so the client is not connected either.
             assert!(!client.connected());
-        } else {
+        } else if client_kind == "auto" {
+            // Answered in DTLS 1.2 (see above): the same.
             let mut client = Bare::new(&remote, true, Version::Auto, 1200, now);
+            let outcome = run(&mut client, &mut server, now, Faults::default());
+            assert_eq!(outcome.connected_after, None);
+            assert!(!client.connected());
+        } else {
+            let mut client = Bare::new(&remote, true, Version::Dtls13, 1200, now);
             let outcome = run(&mut client, &mut server, now, Faults::default());
             assert_eq!(outcome.connected_after, None);
             // DTLS 1.3: the client completes before the server sees its certificate; our close_notify
@@ -744,6 +769,58 @@ fn lost_server_hello_flight_is_recovered_within_the_deadline() {
         );
         assert_srtp_interoperates(client.as_ref(), &server);
     }
+}
+
+#[test]
+fn a_client_hello_repeat_after_a_lost_server_flight_gets_it_again() {
+    // The rtc-dtls server's stall: the client's repeated ClientHello reaches it before its own 1 s timer,
+    // clears that timer, and the library would never resend. Our rescue resends at once, and keeps a
+    // timer of its own.
+    let now = Instant::now();
+    let (local, _) = local_cert();
+    let remote = test_cert();
+    let mut client = Rtc::new(&remote, true, &CHROME_ORDER, 1200, now);
+    let mut server = Ours::new(local, remote.fingerprint(), DtlsRole::Server, now);
+    for datagram in client.output() {
+        server.input(now, &datagram);
+    }
+    for datagram in server.output() {
+        client.input(now, &datagram); // HelloVerifyRequest
+    }
+    for datagram in client.output() {
+        server.input(now, &datagram); // ClientHello with the cookie
+    }
+    let lost = server.output();
+    assert!(is_server_hello_flight(&lost));
+    // The client's timer first: its ClientHello again, with fresh record numbers.
+    let at = client.next_timeout().unwrap();
+    assert!(at < server.transport.poll_timeout().unwrap() + Duration::from_millis(1));
+    client.timeout(at);
+    let repeat = client.output();
+    assert!(!repeat.is_empty());
+    for datagram in &repeat {
+        server.input(at, datagram);
+    }
+    let rescued = server.output();
+    assert!(is_server_hello_flight(&rescued), "nothing resent");
+    assert_eq!(rescued, lost, "the flight as it was sent");
+    // That one is lost too: the rescue's own timer sends it again.
+    let next = server.transport.poll_timeout().unwrap();
+    assert!(next <= at + Duration::from_secs(1), "{:?}", next - at);
+    server.timeout(next);
+    let again = server.output();
+    assert!(is_server_hello_flight(&again));
+    for datagram in again {
+        client.input(next, &datagram);
+    }
+    // And the handshake completes from there.
+    let outcome = run(&mut client, &mut server, next, Faults::default());
+    let after = outcome.connected_after.expect("connected");
+    assert!(next - now + after < ten_seconds());
+    assert_eq!(
+        assert_srtp_interoperates(&client, &server),
+        SrtpProfile::AeadAes128Gcm
+    );
 }
 
 #[test]
@@ -902,8 +979,8 @@ fn garbage_before_the_handshake_changes_nothing() {
     }
     assert_eq!(
         server.transport.dropped_datagrams(),
-        2,
-        "the empty one and the one starting 0xff"
+        8,
+        "all but the wrong-epoch copy, the one datagram of complete records"
     );
 }
 
@@ -1105,6 +1182,60 @@ fn a_silent_server_fails_our_client_at_the_deadline() {
     assert_eq!(
         client.failure(),
         Some(&DtlsFailure::HandshakeTimeout(ten_seconds()))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Which library answers
+
+#[test]
+fn the_server_path_follows_our_preference() {
+    let hello = |profiles: &[u16], dtls13: bool, dtls12: bool| client_hello::ClientHelloInfo {
+        srtp_profiles: profiles.to_vec(),
+        offers_dtls13: dtls13,
+        offers_dtls12_suites: dtls12,
+    };
+    let gcm128 = Some(SrtpProfile::AeadAes128Gcm);
+    // Chrome 156 (1.2 and 1.3, AES_CM first) and any 1.2 client: DTLS 1.2, AEAD_AES_128_GCM.
+    assert_eq!(
+        choose_server_path(&hello(&[1, 8, 7], true, true)),
+        ServerPath::Rtc(gcm128)
+    );
+    assert_eq!(
+        choose_server_path(&hello(&[1, 8, 7], false, true)),
+        ServerPath::Rtc(gcm128)
+    );
+    // Firefox (1.3, AEAD_AES_128_GCM first): its own order already gives our choice.
+    assert_eq!(
+        choose_server_path(&hello(&[7, 8, 1, 2], true, true)),
+        ServerPath::Dimpl
+    );
+    // AEAD_AES_256_GCM only if it is the only GCM; AES_CM only without GCM.
+    assert_eq!(
+        choose_server_path(&hello(&[1, 8], false, true)),
+        ServerPath::Rtc(Some(SrtpProfile::AeadAes256Gcm))
+    );
+    assert_eq!(
+        choose_server_path(&hello(&[2, 1], false, true)),
+        ServerPath::Rtc(Some(SrtpProfile::AesCm128HmacSha1_80))
+    );
+    assert_eq!(
+        choose_server_path(&hello(&[1], true, true)),
+        ServerPath::Dimpl
+    );
+    // Nothing we implement: the 1.2 library refuses it visibly.
+    assert_eq!(
+        choose_server_path(&hello(&[2], false, true)),
+        ServerPath::Rtc(None)
+    );
+    assert_eq!(
+        choose_server_path(&hello(&[], false, true)),
+        ServerPath::Rtc(None)
+    );
+    // DTLS 1.3 only: only the 1.3 library can answer.
+    assert_eq!(
+        choose_server_path(&hello(&[8, 7], true, false)),
+        ServerPath::Dimpl
     );
 }
 
