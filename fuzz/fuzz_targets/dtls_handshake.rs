@@ -1,7 +1,9 @@
 //! A server `DtlsTransport` fed arbitrary datagrams, optionally after a genuine ClientHello (DTLS 1.2/1.3
-//! hybrid, from our own client role) so that the inputs also reach the cookie and handshake states. Never
-//! panics, never connects (no input can carry the client's certificate signature), sends nothing larger
-//! than the MTU, and sends nothing once failed or closed.
+//! hybrid, from our own client role, offering AEAD_AES_256_GCM first: answered by the rtc-dtls 1.2 server
+//! path) so that the inputs also reach the cookie and handshake states of that library. Without it, the
+//! inputs go through our ClientHello reassembly first, and a hello the fuzzer completes reaches either
+//! library. Never panics, never connects (no input can carry the client's certificate signature), sends
+//! nothing larger than the MTU, and sends nothing once failed or closed.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};

@@ -2,11 +2,12 @@
 //! fingerprint signalled for it, exports the SRTP keys, and then carries SCTP (data channels) as
 //! application data.
 //!
-//! Owns: one [`DtlsTransport`] per WebRTC transport — the role, the handshake deadline, the check of the
-//! peer's certificate against the remote fingerprints, the negotiated SRTP profile and keying material, and
-//! the datagrams to send. The protocol itself is the `dimpl` crate (sans-IO DTLS 1.2 and 1.3, RustCrypto
-//! backend); this module is the only user of it and keeps it behind our own types (see
-//! docs/decisions/0006-dtls.md).
+//! Owns: one [`DtlsTransport`] per WebRTC transport — the role, the choice of DTLS library and SRTP
+//! profile for a server, the handshake deadline, the check of the peer's certificate against the remote
+//! fingerprints, the negotiated SRTP profile and keying material, and the datagrams to send. The protocol
+//! itself is two crates kept behind our own types (see docs/decisions/0006-dtls.md): `rtc-dtls` (DTLS 1.2
+//! server, `rtc_server`) and `dimpl` (sans-IO DTLS 1.2 and 1.3, RustCrypto backend: the client role, and
+//! the server for DTLS 1.3 clients whose own profile order already gives our choice).
 //!
 //! Must not: read the clock (time is an argument), touch sockets, decide which datagrams are DTLS (the
 //! caller classifies by the first byte, RFC 7983 §7: 20..=63), report `connected` before the peer's
@@ -14,28 +15,33 @@
 //! transport — anything other than a fatal alert, a fingerprint mismatch or the handshake deadline is
 //! dropped (and counted in [`DtlsTransport::dropped_datagrams`] when we can tell).
 //!
-//! Implements: RFC 6347 (DTLS 1.2) and RFC 9147 (DTLS 1.3) through `dimpl`, including handshake message
-//! reassembly (§4.2.3 / §5.5) and flight retransmission with back-off (§4.2.4 / §5.8); RFC 5763 §5 (the
-//! certificate is checked against the SDP fingerprint instead of a CA chain; the server requires a client
-//! certificate); RFC 8122 §5 (fingerprint algorithms and format); RFC 5764 §4.1.2 (`use_srtp`) and §4.2 (keys
-//! from the exporter label "EXTRACTOR-dtls_srtp", split by [`crate::srtp::split_dtls_srtp_keying_material`]);
-//! RFC 7714 §14.2 (AEAD profiles); RFC 7627 (extended master secret, required for DTLS 1.2).
+//! Implements: RFC 6347 (DTLS 1.2) and RFC 9147 (DTLS 1.3) through the libraries, including handshake
+//! message reassembly (§4.2.3 / §5.5) and flight retransmission (§4.2.4 / §5.8; for `rtc-dtls` partly
+//! ours, see `rtc_server`); RFC 5763 §5 (the certificate is checked against the SDP fingerprint instead of
+//! a CA chain; the server requires a client certificate); RFC 8122 §5 (fingerprint algorithms and
+//! format); RFC 5764 §4.1.2 (`use_srtp`; the server selects) and §4.2 (keys from the exporter label
+//! "EXTRACTOR-dtls_srtp", split by [`crate::srtp::split_dtls_srtp_keying_material`]); RFC 7714 §14.2 (AEAD
+//! profiles); RFC 7627 (extended master secret, required for DTLS 1.2).
 //!
 //! Role (RFC 5763 §5, RFC 8842): we are normally the DTLS server (the remote answered `auto`/`client`); the
 //! client role (remote `server`) starts the handshake in [`DtlsTransport::new`].
 //!
-//! SRTP profile: the server chooses. As server, `dimpl` 0.9 picks from the client's offer by its own fixed
-//! order, which we cannot change from outside: DTLS 1.2 → AEAD_AES_256_GCM, then AEAD_AES_128_GCM, then
-//! AES_CM_128_HMAC_SHA1_80; DTLS 1.3 → the first profile of the client's list that it implements. So Chrome
-//! (1.2, offering AES_CM first) ends on AEAD_AES_256_GCM and Firefox (1.3, offering AEAD_AES_128_GCM first)
-//! on AEAD_AES_128_GCM; a client offering AES_CM only gets AES_CM. `AES_CM_128_HMAC_SHA1_32` is never
-//! negotiated. As client we offer AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80.
+//! SRTP profile, as server: ours decides — AEAD_AES_128_GCM, else AEAD_AES_256_GCM, else
+//! AES_CM_128_HMAC_SHA1_80 (`AES_CM_128_HMAC_SHA1_32` is never negotiated). The server holds the client's
+//! datagrams until its first ClientHello is complete (`client_hello`: fragments reassembled, `use_srtp`
+//! and `supported_versions` read), then hands them to the library that gives that profile: `rtc-dtls`
+//! (DTLS 1.2) configured with exactly the chosen profile; or, when the client offers DTLS 1.3 and its own
+//! first profile is our choice (Firefox), or offers DTLS 1.3 only, `dimpl` (DTLS 1.3, which takes the
+//! client's order). So Chrome (1.2 and 1.3 offered, AES_CM first) ends on AEAD_AES_128_GCM in DTLS 1.2,
+//! Firefox on AEAD_AES_128_GCM in DTLS 1.3, and a client offering AES_CM only on AES_CM. As client we
+//! offer AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80 (`dimpl`'s fixed list) and the
+//! remote server chooses.
 //!
 //! Deadline: a handshake that has not connected [`DEFAULT_HANDSHAKE_TIMEOUT`] (10 s) after the first
 //! ClientHello (sent, as client; as server, the datagram that completed the first ClientHello and got an
 //! answer — a truncated or lone fragment changes nothing) fails with [`DtlsFailure::HandshakeTimeout`]. Lost
-//! flights are retransmitted after 1 s, doubling (±25 % jitter), and at once when the peer repeats its
-//! previous flight.
+//! flights are retransmitted: by `dimpl` after 1 s, doubling (±25 % jitter), and at once when the peer
+//! repeats its previous flight; by `rtc-dtls` every 1 s up to 7 times, with our rescue of its stall.
 
 mod certificate;
 mod client_hello;

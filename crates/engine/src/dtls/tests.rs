@@ -286,11 +286,20 @@ impl Bare {
             .mtu(mtu)
             .build()
             .unwrap();
+        Self::with_config(cert, Arc::new(config), client, version, now)
+    }
+
+    fn with_config(
+        cert: &TestCert,
+        config: Arc<dimpl::Config>,
+        client: bool,
+        version: Version,
+        now: Instant,
+    ) -> Self {
         let certificate = dimpl::DtlsCertificate {
             certificate: cert.der.clone(),
             private_key: cert.key.clone(),
         };
-        let config = Arc::new(config);
         let mut dtls = match version {
             Version::Dtls12 => dimpl::Dtls::new_12(config, certificate, now),
             Version::Dtls13 => dimpl::Dtls::new_13(config, certificate, now),
@@ -1016,13 +1025,15 @@ fn garbage_during_the_handshake_is_ignored() {
 
 #[test]
 fn application_data_flows_both_ways() {
-    for client_kind in ["rtc", "dtls13"] {
+    // Both server paths: rtc-dtls (1.2 clients, and dimpl's auto client) and dimpl (a 1.3-only client).
+    for client_kind in ["rtc", "auto", "dtls13"] {
         let now = Instant::now();
         let (local, _) = local_cert();
         let remote = test_cert();
         let mut client: Box<dyn Peer> = match client_kind {
             "rtc" => Box::new(Rtc::new(&remote, true, &CHROME_ORDER, 1200, now)),
-            _ => Box::new(Bare::new(&remote, true, Version::Auto, 1200, now)),
+            "auto" => Box::new(Bare::new(&remote, true, Version::Auto, 1200, now)),
+            _ => Box::new(Bare::new(&remote, true, Version::Dtls13, 1200, now)),
         };
         let mut server = Ours::new(local, remote.fingerprint(), DtlsRole::Server, now);
         let outcome = run(client.as_mut(), &mut server, now, Faults::default());
@@ -1042,6 +1053,29 @@ fn application_data_flows_both_ways() {
             vec![b"init chunk".to_vec()],
             "{client_kind}"
         );
+    }
+}
+
+#[test]
+fn our_server_closes_with_close_notify() {
+    for version in [Version::Auto, Version::Dtls13] {
+        let now = Instant::now();
+        let (local, _) = local_cert();
+        let remote = test_cert();
+        let mut client = Bare::new(&remote, true, version, 1200, now);
+        let mut server = Ours::new(local, remote.fingerprint(), DtlsRole::Server, now);
+        assert!(
+            run(&mut client, &mut server, now, Faults::default())
+                .connected_after
+                .is_some()
+        );
+        server.transport.close(now);
+        assert_eq!(server.transport.state(), DtlsState::Closed);
+        for datagram in server.output() {
+            client.input(now, &datagram);
+        }
+        assert!(client.closed_by_peer);
+        assert_eq!(server.transport.poll_timeout(), None);
     }
 }
 
@@ -1384,8 +1418,53 @@ fn handshake_cost() {
         assert_eq!(server.transport.state(), DtlsState::Connected);
     }
     println!(
-        "our server alone (DTLS 1.2, ECDSA P-256): {:?} per handshake",
+        "our server alone (rtc-dtls, DTLS 1.2, ECDSA P-256): {:?} per handshake",
         server_time / rounds
+    );
+    // The previous server path for comparison: dimpl on our configuration (client certificate required,
+    // cookies), same client, same accounting.
+    let key = ConfigKey {
+        mtu: 1200,
+        handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+    };
+    let config = library_config(&local_server, key).unwrap();
+    let mut dimpl_time = Duration::ZERO;
+    for _ in 0..rounds {
+        let now = Instant::now();
+        let mut server = Bare::with_config(&server_cert, config.clone(), false, Version::Auto, now);
+        let mut client = Rtc::new(&remote, true, &CHROME_ORDER, 1200, now);
+        let mut to_server = client.output();
+        while !to_server.is_empty() {
+            let started = Instant::now();
+            for datagram in &to_server {
+                server.input(now, datagram);
+            }
+            let replies = server.output();
+            dimpl_time += started.elapsed();
+            for datagram in replies {
+                client.input(now, &datagram);
+            }
+            to_server = client.output();
+        }
+        assert!(server.connected());
+    }
+    println!(
+        "bare dimpl 0.9 server alone (DTLS 1.2, rust-crypto): {:?} per handshake",
+        dimpl_time / rounds
+    );
+    // Building the server's configuration for a profile (once per certificate, MTU and profile).
+    let started = Instant::now();
+    let cert = test_cert();
+    let fresh = DtlsCertificate::from_der(cert.der.clone(), cert.key.clone()).unwrap();
+    let imported = started.elapsed();
+    let started = Instant::now();
+    rtc_server::RtcServer::new(&fresh.rtc, 1200, Some(SrtpProfile::AeadAes128Gcm)).unwrap();
+    let first = started.elapsed();
+    let started = Instant::now();
+    rtc_server::RtcServer::new(&fresh.rtc, 1200, Some(SrtpProfile::AeadAes128Gcm)).unwrap();
+    println!(
+        "certificate import (both libraries) {imported:?}; rtc-dtls config build {first:?}, cached {:?}",
+        started.elapsed()
     );
 }
 
