@@ -131,6 +131,16 @@ fn two_chromium_pages_see_and_hear_each_other() {
     }
     let removed = result["tile_removed_ms"].as_u64().expect("tile_removed_ms");
     assert!(removed <= 2000, "tile removed after {removed} ms");
+    // The server's preference decides the SRTP profile: Chrome lists AES_CM first and still ends on GCM
+    // (Chrome's own `transport` stats).
+    for side in ["a", "b"] {
+        for direction in ["send", "recv"] {
+            assert_eq!(
+                result[side][direction]["srtpCipher"], "SRTP_AEAD_AES_128_GCM",
+                "{side} {direction}: {result}"
+            );
+        }
+    }
     report(format_args!(
         "two-pages: {FRAMES}+ frames each way after {} s (a {:?}, b {:?}), {} / {}, tile gone {removed} ms after \
          its page closed",
