@@ -163,7 +163,6 @@ impl Router {
         out: &mut Outbox,
     ) -> Option<Accepted> {
         let transport = self.transports.get_mut(&transport_id)?;
-        let owner = transport.owner.clone();
         let TransportKind::WebRtc(state) = &mut transport.kind else {
             return None;
         };
@@ -201,6 +200,7 @@ impl Router {
                 stats.dropped_ice_failure += 1;
                 stats.packets_dropped += 1;
             }
+            let owner = transport.owner.clone();
             self.drain_ice_events(transport_id, &owner);
             return None;
         }
