@@ -177,4 +177,6 @@ window.mediagate = {
   join: (room, name) => start(room, name),
   leave: () => stop(),
   setSending: (kind, on) => session?.setSending(kind, on),
+  /** ICE restart on both transports (see Session.restartIce); resolves to the new server ufrags. */
+  restartIce: () => session?.restartIce(),
 };

@@ -146,6 +146,37 @@ export class Session extends EventTarget {
     this.note(`published ${(answer.producers ?? []).map((p) => `${p.kind} ${p.id}`).join(', ')}`);
   }
 
+  /**
+   * ICE restart on both transports: the server takes new credentials (POST /transports/{id}/restart-ice);
+   * the send transport re-offers with `iceRestart`, the receive transport answers the server's next offer
+   * (which carries them). Resolves to the new server username fragments.
+   */
+  restartIce() {
+    return this.enqueue('restart ICE', async () => {
+      const ufrags = {};
+      for (const direction of ['send', 'recv']) {
+        const { id, pc } = this.transports[direction];
+        this.step = `restart ICE of ${direction}`;
+        const ice = await post(`/transports/${id}/restart-ice`);
+        ufrags[direction] = ice.usernameFragment;
+        if (direction === 'send') {
+          await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+          this.step = 'POST send re-offer';
+          const answer = await post(`/transports/${id}/sdp`, { type: 'offer', sdp: pc.localDescription.sdp });
+          await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+          this.negotiations++;
+        } else {
+          await this.negotiateRecv();
+        }
+        if (!pc.remoteDescription.sdp.includes(`a=ice-ufrag:${ice.usernameFragment}`)) {
+          throw new Error(`${direction}: the server's description lacks its new ufrag ${ice.usernameFragment}`);
+        }
+      }
+      this.note(`ICE restarted: ${JSON.stringify(ufrags)}`);
+      return ufrags;
+    });
+  }
+
   /** Schedules bringing our consumers in line with the remote producers. */
   sync() {
     if (this.phase !== 'joined' || !this.transports.recv.pc) return;
@@ -443,13 +474,18 @@ function transportStats(report) {
     dtlsCipher: transport?.dtlsCipher ?? null,
     srtpCipher: transport?.srtpCipher ?? null,
     dtlsRole: transport?.dtlsRole ?? null,
+    iceLocalUsernameFragment: transport?.iceLocalUsernameFragment ?? null,
     bytesSent: transport?.bytesSent ?? pair?.bytesSent ?? 0,
     bytesReceived: transport?.bytesReceived ?? pair?.bytesReceived ?? 0,
     selectedCandidatePair: pair ? {
+      id: pair.id,
       state: pair.state,
       local: candidate(pair.localCandidateId),
       remote: candidate(pair.remoteCandidateId),
       currentRoundTripTime: pair.currentRoundTripTime,
+      availableOutgoingBitrate: pair.availableOutgoingBitrate,
+      requestsSent: pair.requestsSent,
+      responsesReceived: pair.responsesReceived,
     } : null,
     // Without a selected pair, what ICE is trying (for diagnostics).
     candidatePairs: pair ? undefined : all.filter((r) => r.type === 'candidate-pair').slice(0, 4).map((r) => ({

@@ -5,7 +5,12 @@
 //                          and produces camera and microphone;
 //   consume(broadcasterId) waits for that broadcaster's audio and video producers (room events) and consumes
 //                          them (POST /transports/{id}/consumers, created paused; resumed after transport.consume);
-//   state(), stats()       plain JSON for the driver.
+//   state(), stats()       plain JSON for the driver;
+//   restartIce()           POST /transports/{id}/restart-ice for both transports, each applied with
+//                          transport.restartIce({iceParameters}); resolves to the new usernameFragments.
+// join's third argument (interop tests) may set `video` (getUserMedia constraints), `audio: false`,
+// `maxBitrate` (bps, on the video encoding) and `corruptFingerprint` (connect sends a fingerprint that is not
+// this browser's certificate's).
 
 import { Device, version } from 'mediasoup-client';
 
@@ -14,6 +19,7 @@ const state = {
   producers: {}, consumers: {}, remoteProducers: {}, transports: {}, serverStates: {}, log: [],
 };
 let device;
+let options = {};
 const transports = {};
 const consumers = {};
 const producerWaiters = [];
@@ -90,6 +96,7 @@ async function createTransport(direction) {
   state.transports[direction] = { id: transport.id, connectionState: transport.connectionState };
   transport.on('connect', ({ dtlsParameters }, callback, errback) => {
     note(`${direction}: connect`);
+    if (options.corruptFingerprint) dtlsParameters = corruptFingerprints(dtlsParameters);
     api('POST', `/transports/${transport.id}/connect`, { dtlsParameters }).then(() => callback(), (e) => {
       note(`${direction}: connect failed: ${e.message}`);
       errback(e);
@@ -108,7 +115,21 @@ async function createTransport(direction) {
   transports[direction] = transport;
 }
 
-async function join(room, name) {
+/** The same parameters with every fingerprint's first byte flipped: no longer this browser's certificate. */
+function corruptFingerprints(dtlsParameters) {
+  const flip = (value) => {
+    const bytes = value.split(':');
+    bytes[0] = (parseInt(bytes[0], 16) ^ 0xff).toString(16).padStart(2, '0').toUpperCase();
+    return bytes.join(':');
+  };
+  return {
+    ...dtlsParameters,
+    fingerprints: dtlsParameters.fingerprints.map((f) => ({ ...f, value: flip(f.value) })),
+  };
+}
+
+async function join(room, name, joinOptions = {}) {
+  options = joinOptions;
   state.room = room;
   state.phase = 'joining';
   state.broadcasterId = crypto.randomUUID();
@@ -131,10 +152,11 @@ async function join(room, name) {
   await step('create send transport', () => createTransport('send'));
   await step('create recv transport', () => createTransport('recv'));
   const stream = await step('getUserMedia', () => navigator.mediaDevices.getUserMedia({
-    audio: true, video: { width: 640, height: 360, frameRate: 30 },
+    audio: options.audio ?? true, video: options.video ?? { width: 640, height: 360, frameRate: 30 },
   }));
   for (const track of stream.getTracks()) {
-    const producer = await step(`produce ${track.kind}`, () => transports.send.produce({ track }));
+    const encodings = track.kind === 'video' && options.maxBitrate ? [{ maxBitrate: options.maxBitrate }] : undefined;
+    const producer = await step(`produce ${track.kind}`, () => transports.send.produce({ track, encodings }));
     state.producers[track.kind] = { id: producer.id };
   }
   state.phase = 'joined';
@@ -166,6 +188,17 @@ async function consume(broadcasterId) {
   }
 }
 
+async function restartIce() {
+  const ufrags = {};
+  for (const [name, transport] of Object.entries(transports)) {
+    const iceParameters = await step(`restart ICE of ${name}`, () =>
+      api('POST', `/transports/${transport.id}/restart-ice`));
+    await step(`apply new ICE parameters to ${name}`, () => transport.restartIce({ iceParameters }));
+    ufrags[name] = iceParameters.usernameFragment;
+  }
+  return ufrags;
+}
+
 function pick(r, keys) {
   return Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k]]));
 }
@@ -187,8 +220,10 @@ async function stats() {
     const cand = (id) => { const c = id && report.get(id); return c ? `${c.address}:${c.port}/${c.protocol}` : null; };
     out.transports[name] = {
       ...pick(transport ?? {}, ['dtlsState', 'iceState', 'tlsVersion', 'dtlsCipher', 'srtpCipher', 'dtlsRole',
-        'bytesSent', 'bytesReceived']),
-      pair: pair ? { state: pair.state, local: cand(pair.localCandidateId), remote: cand(pair.remoteCandidateId) } : null,
+        'bytesSent', 'bytesReceived', 'iceLocalUsernameFragment']),
+      pair: pair ? { id: pair.id, state: pair.state, local: cand(pair.localCandidateId),
+        remote: cand(pair.remoteCandidateId), requestsSent: pair.requestsSent,
+        responsesReceived: pair.responsesReceived } : null,
       // Without a selected pair, what ICE is trying (for diagnostics).
       candidatePairs: pair ? undefined : [...report.values()].filter((r) => r.type === 'candidate-pair').slice(0, 4)
         .map((r) => ({ state: r.state, local: cand(r.localCandidateId), remote: cand(r.remoteCandidateId),
@@ -196,11 +231,16 @@ async function stats() {
     };
     if (name === 'send') {
       for (const r of report.values()) {
-        if (r.type === 'outbound-rtp') out.outbound[r.kind] = pick(r, ['packetsSent', 'bytesSent', 'framesEncoded']);
+        if (r.type === 'outbound-rtp') {
+          out.outbound[r.kind] = pick(r, ['packetsSent', 'bytesSent', 'framesEncoded', 'frameWidth', 'frameHeight',
+            'framesPerSecond', 'targetBitrate', 'qualityLimitationReason', 'encoderImplementation', 'nackCount',
+            'pliCount']);
+        }
       }
+      if (pair) out.transports[name].availableOutgoingBitrate = pair.availableOutgoingBitrate;
     }
   }
   return out;
 }
 
-window.mscTest = { version, join, consume, stats, state: () => JSON.parse(JSON.stringify(state)) };
+window.mscTest = { version, join, consume, restartIce, stats, state: () => JSON.parse(JSON.stringify(state)) };
