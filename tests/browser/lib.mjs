@@ -158,15 +158,18 @@ function requireExecutable(file, install) {
   }
 }
 
-/** A fresh headless Chromium (its own profile directory, removed at cleanup). */
-export async function launchChromium(run) {
+/**
+ * A fresh headless Chromium (its own profile directory, removed at cleanup), with `extraArgs` after the usual
+ * flags (e.g. `--use-file-for-fake-video-capture=FILE.y4m` for a camera with other content).
+ */
+export async function launchChromium(run, extraArgs = []) {
   requireExecutable(CHROMIUM, 'the Debian packages chromium and fonts-liberation');
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mediagate-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
   });
   run.onCleanup(async () => {
     await context.close();

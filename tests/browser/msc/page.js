@@ -16,10 +16,11 @@ import { Device, version } from 'mediasoup-client';
 
 const state = {
   phase: 'idle', step: null, error: null, handlerName: null, broadcasterId: null,
-  producers: {}, consumers: {}, remoteProducers: {}, transports: {}, serverStates: {}, log: [],
+  producers: {}, consumers: {}, remoteProducers: {}, transports: {}, serverStates: {}, serverEvents: [],
+  log: [],
 };
 let device;
-let options = {};
+let testOptions = {};
 const transports = {};
 const consumers = {};
 const producerWaiters = [];
@@ -60,7 +61,7 @@ function events(path, handler) {
   return new Promise((resolve, reject) => {
     const source = new EventSource(path);
     for (const name of ['producer.added', 'producer.closed', 'transport.iceStateChanged',
-      'transport.dtlsStateChanged', 'consumer.closed']) {
+      'transport.dtlsStateChanged', 'transport.closed', 'consumer.closed']) {
       source.addEventListener(name, (e) => handler(name, JSON.parse(e.data)));
     }
     source.onopen = () => resolve(source);
@@ -77,6 +78,7 @@ function onEvent(name, data) {
   } else if (name.startsWith('transport.')) {
     const which = Object.keys(transports).find((k) => transports[k].id === data.transportId);
     if (which) state.serverStates[which] = { ...state.serverStates[which], ...data };
+    if (which && state.serverEvents.length < 40) state.serverEvents.push({ transport: which, event: name, ...data });
   } else if (name === 'consumer.closed') {
     if (state.consumers[data.consumerId]) state.consumers[data.consumerId].closed = data.reason;
   }
@@ -96,7 +98,9 @@ async function createTransport(direction) {
   state.transports[direction] = { id: transport.id, connectionState: transport.connectionState };
   transport.on('connect', ({ dtlsParameters }, callback, errback) => {
     note(`${direction}: connect`);
-    if (options.corruptFingerprint) dtlsParameters = corruptFingerprints(dtlsParameters);
+    if (testOptions.corruptFingerprint) dtlsParameters = corruptFingerprints(dtlsParameters);
+    note(`${direction}: connect with role ${dtlsParameters.role}, ${dtlsParameters.fingerprints.map((f) =>
+      `${f.algorithm} ${f.value.slice(0, 8)}…`).join(', ')}`);
     api('POST', `/transports/${transport.id}/connect`, { dtlsParameters }).then(() => callback(), (e) => {
       note(`${direction}: connect failed: ${e.message}`);
       errback(e);
@@ -129,7 +133,7 @@ function corruptFingerprints(dtlsParameters) {
 }
 
 async function join(room, name, joinOptions = {}) {
-  options = joinOptions;
+  testOptions = joinOptions;
   state.room = room;
   state.phase = 'joining';
   state.broadcasterId = crypto.randomUUID();
@@ -152,10 +156,10 @@ async function join(room, name, joinOptions = {}) {
   await step('create send transport', () => createTransport('send'));
   await step('create recv transport', () => createTransport('recv'));
   const stream = await step('getUserMedia', () => navigator.mediaDevices.getUserMedia({
-    audio: options.audio ?? true, video: options.video ?? { width: 640, height: 360, frameRate: 30 },
+    audio: testOptions.audio ?? true, video: testOptions.video ?? { width: 640, height: 360, frameRate: 30 },
   }));
   for (const track of stream.getTracks()) {
-    const encodings = track.kind === 'video' && options.maxBitrate ? [{ maxBitrate: options.maxBitrate }] : undefined;
+    const encodings = track.kind === 'video' && testOptions.maxBitrate ? [{ maxBitrate: testOptions.maxBitrate }] : undefined;
     const producer = await step(`produce ${track.kind}`, () => transports.send.produce({ track, encodings }));
     state.producers[track.kind] = { id: producer.id };
   }
@@ -221,6 +225,8 @@ async function stats() {
     out.transports[name] = {
       ...pick(transport ?? {}, ['dtlsState', 'iceState', 'tlsVersion', 'dtlsCipher', 'srtpCipher', 'dtlsRole',
         'bytesSent', 'bytesReceived', 'iceLocalUsernameFragment']),
+      localFingerprint: report.get(transport?.localCertificateId)?.fingerprint,
+      remoteFingerprint: report.get(transport?.remoteCertificateId)?.fingerprint,
       pair: pair ? { id: pair.id, state: pair.state, local: cand(pair.localCandidateId),
         remote: cand(pair.remoteCandidateId), requestsSent: pair.requestsSent,
         responsesReceived: pair.responsesReceived } : null,
