@@ -18,12 +18,12 @@ use super::support::{Server, report};
 const FRAMES: u32 = 90;
 const WITHIN_SECONDS: u32 = 15;
 
-fn browser_dir() -> PathBuf {
+pub(super) fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
 /// Panics with what to install when a prerequisite is missing.
-fn require_prerequisites() {
+pub(super) fn require_prerequisites() {
     let dir = browser_dir();
     let mut missing = Vec::new();
     for (path, package) in [

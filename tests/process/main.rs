@@ -4,6 +4,7 @@
 
 mod browser;
 mod browser_impairment;
+mod browser_interop;
 mod impair;
 mod leak;
 mod media_ffmpeg;
