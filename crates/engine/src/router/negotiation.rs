@@ -81,6 +81,8 @@ pub(crate) struct Negotiation {
     version: u64,
     /// Mids of the last server offer, until the browser answers it.
     awaiting_answer: Option<Vec<String>>,
+    /// The local ICE username fragment of the last server offer (an ICE restart changes the offer).
+    offered_ufrag: Option<String>,
 }
 
 impl Transport {
@@ -185,7 +187,11 @@ impl Router {
     ) -> Result<String, NegotiationError> {
         let (transport, local) = self.webrtc_local_description(transport_id)?;
         let mut negotiation = transport.negotiation.clone();
-        let mut changed = negotiation.version == 0;
+        // RFC 3264 §8: any change, new ICE credentials included, is a new version.
+        let ufrag = &local.ice_parameters.username_fragment;
+        let mut changed =
+            negotiation.version == 0 || negotiation.offered_ufrag.as_ref() != Some(ufrag);
+        negotiation.offered_ufrag = Some(ufrag.clone());
         for offered in &mut negotiation.offered {
             if let Some(consumer) = offered.consumer
                 && !self.consumers.contains_key(&consumer)

@@ -512,3 +512,41 @@ fn dtls_from_before_connect_is_kept_and_replayed() {
         "connected without waiting for a retransmission: {events:?}"
     );
 }
+
+/// The `o=` line's session version of an SDP.
+fn session_version(sdp: &str) -> u64 {
+    let origin = sdp
+        .lines()
+        .find_map(|l| l.strip_prefix("o="))
+        .expect("an o= line");
+    origin
+        .split_whitespace()
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .expect("a session version")
+}
+
+#[test]
+fn the_server_offer_is_a_new_version_after_an_ice_restart() {
+    let mut link = Link::new();
+    let first = link.router.negotiation_offer(link.transport).unwrap();
+    let again = link.router.negotiation_offer(link.transport).unwrap();
+    assert_eq!(again, first, "nothing changed: the same offer");
+    let new = IceParameters {
+        username_fragment: "newufrag".to_owned(),
+        password: "newpassword0123456789abcd".to_owned(),
+        ice_lite: true,
+    };
+    link.router.restart_ice(link.transport, new).unwrap();
+    let restarted = link.router.negotiation_offer(link.transport).unwrap();
+    assert!(restarted.contains("a=ice-ufrag:newufrag"), "{restarted}");
+    // RFC 3264 §8: a changed description is a new version.
+    assert!(
+        session_version(&restarted) > session_version(&first),
+        "{first}\n{restarted}"
+    );
+    assert_eq!(
+        link.router.negotiation_offer(link.transport).unwrap(),
+        restarted
+    );
+}
