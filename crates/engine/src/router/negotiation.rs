@@ -201,7 +201,20 @@ impl Router {
                 changed = true;
             }
         }
-        for consumer_id in &transport.consumers {
+        // New consumers in creation order: their mids are "0", "1", … per transport (a set of ids has no
+        // such order).
+        let mut fresh: Vec<&ConsumerId> = transport.consumers.iter().collect();
+        fresh.sort_by_key(|id| {
+            let mid = self
+                .consumers
+                .get(id)
+                .and_then(|c| c.rtp_parameters.mid.as_deref());
+            (
+                mid.and_then(|m| m.parse::<u64>().ok()),
+                mid.map(str::to_owned),
+            )
+        });
+        for consumer_id in fresh {
             if negotiation
                 .offered
                 .iter()
