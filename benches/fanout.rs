@@ -708,6 +708,8 @@ struct Measured {
     p50_us: f64,
     p99_us: f64,
     loss: f64,
+    /// CPU share of the receivers' thread (100% = it could not keep up).
+    rx_cpu_share: f64,
     srtp_failures: u64,
     rss_kib_per_consumer: Option<(f64, f64)>,
 }
@@ -731,6 +733,8 @@ fn measure(
     let sent = Arc::new(AtomicU64::new(0));
     let sender = spawn_sender(sender_target, input_pps, stop.clone(), sent.clone());
     std::thread::sleep(settings.warmup);
+    let rx_tid = find_tid("bench-receiver").expect("the receiver thread");
+    let (rx_before, _) = thread_cpu_ns(rx_tid);
     let (cpu_before, user_before) = thread_cpu_ns(tid);
     let sent_before = sent.load(Ordering::SeqCst);
     let started = Instant::now();
@@ -740,6 +744,7 @@ fn measure(
     let elapsed = started.elapsed();
     let sent_in_window = sent.load(Ordering::SeqCst) - sent_before;
     let (cpu_after, user_after) = thread_cpu_ns(tid);
+    let (rx_after, _) = thread_cpu_ns(rx_tid);
     let cpu = cpu_after.saturating_sub(cpu_before);
     let user = user_after.saturating_sub(user_before);
     let counted = receivers.counted();
@@ -753,6 +758,7 @@ fn measure(
         p50_us: received.percentile(0.50),
         p99_us: received.percentile(0.99),
         loss: (1.0 - counted as f64 / expected).max(0.0),
+        rx_cpu_share: rx_after.saturating_sub(rx_before) as f64 / elapsed.as_nanos() as f64,
         srtp_failures: received.srtp_failures,
         rss_kib_per_consumer: None,
     };
@@ -1045,7 +1051,7 @@ fn dtls_handshake(
 
 fn print_header() {
     println!(
-        "{:>4} {:>10} {:>6} {:>9} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} {:>11} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} | {:>6} | {:>13}",
+        "{:>4} {:>10} {:>6} {:>9} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} {:>5} {:>11} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} | {:>6} | {:>13}",
         "N",
         "mode",
         "cons",
@@ -1057,6 +1063,7 @@ fn print_header() {
         "p50 µs",
         "p99 µs",
         "loss%",
+        "rx%",
         "pkt/cpu-s",
         "relay pps",
         "ns/pkt",
@@ -1082,7 +1089,7 @@ fn print_row(
         .rss_kib_per_consumer
         .map_or("-".to_owned(), |(c, a)| format!("{c:.1}/{a:.1}"));
     println!(
-        "{:>4} {:>10} {:>6} {:>9} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} {:>11.0} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} | {:>6.2} | {:>13}",
+        "{:>4} {:>10} {:>6} {:>9} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} {:>5.0} {:>11.0} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} | {:>6.2} | {:>13}",
         n,
         mode.name(),
         consumers.name(),
@@ -1098,6 +1105,7 @@ fn print_row(
         mg.p50_us,
         mg.p99_us,
         mg.loss * 100.0,
+        mg.rx_cpu_share * 100.0,
         mg.packets_per_cpu_second(),
         relay.delivered_pps,
         relay.cpu_ns_per_packet,
@@ -1138,7 +1146,7 @@ fn main() {
             settings.sat_max_in_pps,
         );
         println!(
-            "mg = mediagate worker thread; relay = raw recvmmsg→copy→sendmmsg thread; ns/pkt = thread CPU per delivered packet; ratio = mediagate/relay packets per CPU-second"
+            "mg = mediagate worker thread; relay = raw recvmmsg→copy→sendmmsg thread; ns/pkt = thread CPU per delivered packet; rx% = the receivers' thread CPU; ratio = mediagate/relay packets per CPU-second"
         );
         print_header();
         let mut round = 0;
