@@ -22,9 +22,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mediagate::Config;
-use mediagate::control::{BroadcasterRequest, Control};
+use mediagate::control::{BroadcasterRequest, Certificate, Control};
+use mediagate_engine::dtls::{DtlsConfig, DtlsEvent, DtlsTransport};
+use mediagate_engine::ice::stun::{self, StunMessage};
 use mediagate_engine::ids::{BroadcasterId, RoomId};
-use mediagate_engine::router::{ConnectParameters, ConsumerOptions, TransportInfo};
+use mediagate_engine::net::{PacketKind, classify};
+use mediagate_engine::router::{
+    ConnectParameters, ConsumerOptions, TransportInfo, TransportOptions,
+};
+use mediagate_engine::srtp::{SrtpProfile, SrtpSession, split_dtls_srtp_keying_material};
+use mediagate_engine::transport_parameters::{DtlsParameters, DtlsRole, IceParameters};
 use nix::errno::Errno;
 use nix::sys::socket::{
     MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg, setsockopt, sockopt,
@@ -76,9 +83,29 @@ impl Mode {
     }
 }
 
+/// What the N consumers are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Consumers {
+    /// Plain transports (one socket each), RTP in the clear.
+    Plain,
+    /// WebRTC transports on the worker's shared UDP port, each with its own ICE tuple, DTLS handshake and
+    /// SRTP keys; the receivers decrypt what they count.
+    WebRtc,
+}
+
+impl Consumers {
+    fn name(self) -> &'static str {
+        match self {
+            Consumers::Plain => "plain",
+            Consumers::WebRtc => "webrtc",
+        }
+    }
+}
+
 struct Settings {
     ns: Vec<usize>,
     modes: Vec<Mode>,
+    consumers: Vec<Consumers>,
     warmup: Duration,
     measure: Duration,
     sat_out_pps: u64,
@@ -100,9 +127,15 @@ impl Settings {
             Some("saturation") => vec![Mode::Saturation],
             _ => vec![Mode::Realistic, Mode::Saturation],
         };
+        let consumers = match env("FANOUT_TRANSPORT").as_deref() {
+            Some("plain") => vec![Consumers::Plain],
+            Some("webrtc") => vec![Consumers::WebRtc],
+            _ => vec![Consumers::Plain, Consumers::WebRtc],
+        };
         Self {
             ns,
             modes,
+            consumers,
             warmup: Duration::from_millis(if quick { 300 } else { 600 }),
             measure: Duration::from_secs_f64(secs),
             sat_out_pps: env("FANOUT_SAT_OUT_PPS")
@@ -309,6 +342,8 @@ fn spawn_sender(
 #[derive(Default)]
 struct Received {
     packets: u64,
+    /// SRTP packets (WebRTC consumers) that did not authenticate, whole run.
+    srtp_failures: u64,
     latency_us: Vec<u64>,
 }
 
@@ -340,16 +375,30 @@ struct Receivers {
 }
 
 impl Receivers {
+    /// N receiver sockets on 127.0.0.1 (not yet read).
+    fn bind(n: usize) -> Vec<UdpSocket> {
+        (0..n)
+            .map(|_| {
+                let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a receiver");
+                // Room for bursts while the receiving thread is descheduled (capped by rmem_max).
+                let _ = setsockopt(&socket, sockopt::RcvBuf, &(4 << 20));
+                socket
+            })
+            .collect()
+    }
+
+    /// Plain receivers: N fresh sockets counting RTP in the clear.
     fn start(n: usize) -> Self {
-        let mut sockets = Vec::with_capacity(n);
-        let mut addresses = Vec::with_capacity(n);
-        for _ in 0..n {
-            let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a receiver");
+        Self::start_with(Self::bind(n), (0..n).map(|_| None).collect())
+    }
+
+    /// Receivers on `sockets`; a socket with an SRTP session unprotects every RTP packet first and counts
+    /// only those that authenticate.
+    fn start_with(sockets: Vec<UdpSocket>, srtp: Vec<Option<SrtpSession>>) -> Self {
+        let mut addresses = Vec::with_capacity(sockets.len());
+        for socket in &sockets {
             socket.set_nonblocking(true).expect("nonblocking receiver");
-            // Room for bursts while the receiving thread is descheduled (capped by rmem_max).
-            let _ = setsockopt(&socket, sockopt::RcvBuf, &(4 << 20));
             addresses.push(socket.local_addr().expect("receiver address"));
-            sockets.push(socket);
         }
         let measuring = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
@@ -358,7 +407,7 @@ impl Receivers {
             let (measuring, stop, counted) = (measuring.clone(), stop.clone(), counted.clone());
             std::thread::Builder::new()
                 .name("bench-receiver".into())
-                .spawn(move || receive(sockets, &measuring, &stop, &counted))
+                .spawn(move || receive(sockets, srtp, &measuring, &stop, &counted))
                 .expect("spawn the receiver")
         };
         Self {
@@ -389,6 +438,7 @@ impl Receivers {
 
 fn receive(
     sockets: Vec<UdpSocket>,
+    mut srtp: Vec<Option<SrtpSession>>,
     measuring: &AtomicBool,
     stop: &AtomicBool,
     counted: &AtomicU64,
@@ -408,6 +458,7 @@ fn receive(
     let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let mut received = Received {
         packets: 0,
+        srtp_failures: 0,
         latency_us: vec![0; HISTOGRAM_US + 1],
     };
     let mut lengths = [0usize; BATCH];
@@ -419,7 +470,8 @@ fn receive(
             continue;
         }
         for event in events.iter() {
-            let fd = mio_sockets[event.token().0].as_raw_fd();
+            let token = event.token().0;
+            let fd = mio_sockets[token].as_raw_fd();
             loop {
                 let count = {
                     let mut slices = buffers.each_mut().map(|b| [IoSliceMut::new(&mut b[..])]);
@@ -446,7 +498,19 @@ fn receive(
                 }
                 let now = now_ns();
                 let on = measuring.load(Ordering::Relaxed);
-                for (buf, &len) in buffers.iter().zip(&lengths[..count]) {
+                for (buf, &len) in buffers.iter_mut().zip(&lengths[..count]) {
+                    let len = match &mut srtp[token] {
+                        None => len,
+                        // SRTCP (sender reports), STUN and DTLS are not counted.
+                        Some(_) if classify(&buf[..len]) != PacketKind::Rtp => continue,
+                        Some(session) => match session.unprotect_rtp(&mut buf[..len]) {
+                            Ok(len) => len,
+                            Err(_) => {
+                                received.srtp_failures += 1;
+                                continue;
+                            }
+                        },
+                    };
                     if len < 28
                         || u64::from_be_bytes(buf[len - 16..len - 8].try_into().unwrap()) != MAGIC
                     {
@@ -644,6 +708,9 @@ struct Measured {
     p50_us: f64,
     p99_us: f64,
     loss: f64,
+    /// CPU share of the receivers' thread (100% = it could not keep up).
+    rx_cpu_share: f64,
+    srtp_failures: u64,
     rss_kib_per_consumer: Option<(f64, f64)>,
 }
 
@@ -666,6 +733,8 @@ fn measure(
     let sent = Arc::new(AtomicU64::new(0));
     let sender = spawn_sender(sender_target, input_pps, stop.clone(), sent.clone());
     std::thread::sleep(settings.warmup);
+    let rx_tid = find_tid("bench-receiver").expect("the receiver thread");
+    let (rx_before, _) = thread_cpu_ns(rx_tid);
     let (cpu_before, user_before) = thread_cpu_ns(tid);
     let sent_before = sent.load(Ordering::SeqCst);
     let started = Instant::now();
@@ -675,6 +744,7 @@ fn measure(
     let elapsed = started.elapsed();
     let sent_in_window = sent.load(Ordering::SeqCst) - sent_before;
     let (cpu_after, user_after) = thread_cpu_ns(tid);
+    let (rx_after, _) = thread_cpu_ns(rx_tid);
     let cpu = cpu_after.saturating_sub(cpu_before);
     let user = user_after.saturating_sub(user_before);
     let counted = receivers.counted();
@@ -688,6 +758,8 @@ fn measure(
         p50_us: received.percentile(0.50),
         p99_us: received.percentile(0.99),
         loss: (1.0 - counted as f64 / expected).max(0.0),
+        rx_cpu_share: rx_after.saturating_sub(rx_before) as f64 / elapsed.as_nanos() as f64,
+        srtp_failures: received.srtp_failures,
         rss_kib_per_consumer: None,
     };
     (measured, stop, sender)
@@ -709,12 +781,15 @@ fn run_relay(settings: &Settings, n: usize, mode: Mode) -> Measured {
     measured
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_mediagate(
     control: &Control,
     settings: &Settings,
     tid: u32,
     n: usize,
     mode: Mode,
+    consumers: Consumers,
+    client: &Certificate,
     round: usize,
 ) -> Measured {
     let room: RoomId = format!("fanout-{round}").parse().expect("room name");
@@ -752,43 +827,49 @@ async fn run_mediagate(
         .await
         .expect("produce");
 
-    let receivers = Receivers::start(n);
+    let consume = ConsumerOptions {
+        producer_id: producer.id,
+        rtp_capabilities: Some(caps.clone()),
+        paused: false,
+        mid: None,
+        preferred_layers: None,
+        enable_rtx: None,
+        ignore_dtx: false,
+    };
     let rss_before = vm_rss_kib();
-    for &address in &receivers.addresses {
-        let TransportInfo::Plain(t) = control
-            .create_transport(&room, &broadcaster, plain(false))
-            .await
-            .expect("consumer transport")
-        else {
-            unreachable!("a plain transport")
-        };
-        control
-            .connect_transport(
-                t.id,
-                ConnectParameters {
-                    ip: Some(address.ip()),
-                    port: Some(address.port()),
-                    ..ConnectParameters::default()
-                },
-            )
-            .await
-            .expect("connect");
-        control
-            .consume(
-                t.id,
-                ConsumerOptions {
-                    producer_id: producer.id,
-                    rtp_capabilities: Some(caps.clone()),
-                    paused: false,
-                    mid: None,
-                    preferred_layers: None,
-                    enable_rtx: None,
-                    ignore_dtx: false,
-                },
-            )
-            .await
-            .expect("consume");
-    }
+    let receivers = match consumers {
+        Consumers::Plain => {
+            let receivers = Receivers::start(n);
+            for &address in &receivers.addresses {
+                let TransportInfo::Plain(t) = control
+                    .create_transport(&room, &broadcaster, plain(false))
+                    .await
+                    .expect("consumer transport")
+                else {
+                    unreachable!("a plain transport")
+                };
+                control
+                    .connect_transport(
+                        t.id,
+                        ConnectParameters {
+                            ip: Some(address.ip()),
+                            port: Some(address.port()),
+                            ..ConnectParameters::default()
+                        },
+                    )
+                    .await
+                    .expect("connect");
+                control
+                    .consume(t.id, consume.clone())
+                    .await
+                    .expect("consume");
+            }
+            receivers
+        }
+        Consumers::WebRtc => {
+            webrtc_consumers(control, &room, &broadcaster, &consume, n, client).await
+        }
+    };
     let rss_created = vm_rss_kib();
     let target = SocketAddr::new(ingest.ip.parse().expect("transport ip"), ingest.port);
     let input_pps = settings.input_pps(mode, n);
@@ -801,6 +882,12 @@ async fn run_mediagate(
         eprintln!("producer {:?}", control.producer_stats(producer.id).await);
     }
     // Only the first pass over the Ns measures memory: later rooms reuse what earlier ones freed.
+    if measured.srtp_failures > 0 {
+        eprintln!(
+            "warning: {} SRTP packets failed to authenticate at the receivers",
+            measured.srtp_failures
+        );
+    }
     measured.rss_kib_per_consumer = (mode == settings.modes[0]).then_some((
         rss_created.saturating_sub(rss_before) as f64 / n as f64,
         rss_after.saturating_sub(rss_before) as f64 / n as f64,
@@ -809,11 +896,165 @@ async fn run_mediagate(
     measured
 }
 
+// ---------------------------------------------------------------------------------------------------
+// WebRTC consumers: an in-repo client plays the browser for each
+
+/// N WebRTC consumer transports, each brought up as a browser would: an ICE check nominating the client's
+/// socket (USE-CANDIDATE), `connect` with the client's fingerprint and role `client`, a DTLS client
+/// handshake against the server's fingerprint, then `consume`. The receivers decrypt with the exported
+/// keys. Consent checks are not repeated during a run: the transports get a 120 s consent timeout.
+async fn webrtc_consumers(
+    control: &Control,
+    room: &RoomId,
+    broadcaster: &BroadcasterId,
+    consume: &ConsumerOptions,
+    n: usize,
+    client: &Certificate,
+) -> Receivers {
+    let sockets = Receivers::bind(n);
+    let mut sessions = Vec::with_capacity(n);
+    let options: TransportOptions = serde_json::from_value(serde_json::json!({
+        "type": "webrtc", "iceConsentTimeout": 120,
+    }))
+    .expect("webrtc transport options");
+    let mut profiles = Vec::new();
+    for socket in &sockets {
+        let TransportInfo::Webrtc(t) = control
+            .create_transport(room, broadcaster, options.clone())
+            .await
+            .expect("consumer transport")
+        else {
+            unreachable!("a webrtc transport")
+        };
+        let candidate = &t.ice_candidates[0];
+        let server = SocketAddr::new(candidate.ip.parse().expect("candidate ip"), candidate.port);
+        tokio::task::block_in_place(|| ice_check(socket, server, &t.ice_parameters));
+        control
+            .connect_transport(
+                t.id,
+                ConnectParameters {
+                    dtls_parameters: Some(DtlsParameters {
+                        role: DtlsRole::Client,
+                        fingerprints: vec![client.fingerprint.clone()],
+                    }),
+                    ..ConnectParameters::default()
+                },
+            )
+            .await
+            .expect("connect");
+        let (profile, session) = tokio::task::block_in_place(|| {
+            dtls_handshake(
+                socket,
+                server,
+                client,
+                t.dtls_parameters.fingerprints.clone(),
+            )
+        });
+        if !profiles.contains(&profile) {
+            profiles.push(profile);
+        }
+        control
+            .consume(t.id, consume.clone())
+            .await
+            .expect("consume");
+        sessions.push(Some(session));
+    }
+    if std::env::var("FANOUT_DEBUG").is_ok() {
+        eprintln!("webrtc consumers: SRTP {profiles:?}");
+    }
+    Receivers::start_with(sockets, sessions)
+}
+
+/// A nominating ICE check from `socket` to the server (ICE-lite), repeated until answered.
+fn ice_check(socket: &UdpSocket, server: SocketAddr, ice: &IceParameters) {
+    let mut request = [0u8; 256];
+    let key = stun::integrity_key(&ice.password);
+    let username = format!("{}:bench", ice.username_fragment);
+    let len = stun::write_binding_request(&mut request, &[7; 12], &username, &key, true)
+        .expect("a binding request fits");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("read timeout");
+    let mut buf = [0u8; 1500];
+    for _ in 0..25 {
+        socket
+            .send_to(&request[..len], server)
+            .expect("send a check");
+        while let Ok((got, _)) = socket.recv_from(&mut buf) {
+            if StunMessage::parse(&buf[..got]).is_ok_and(|m| m.msg_type() == stun::BINDING_SUCCESS)
+            {
+                return;
+            }
+        }
+    }
+    panic!("no answer to the ICE check from {server}");
+}
+
+/// A DTLS client handshake from `socket` (whose tuple ICE validated); returns the SRTP profile and the
+/// session that decrypts what the server sends (the server's write keys, RFC 5764 §4.2).
+fn dtls_handshake(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    client: &Certificate,
+    server_fingerprints: Vec<mediagate_engine::transport_parameters::DtlsFingerprint>,
+) -> (SrtpProfile, SrtpSession) {
+    let config = DtlsConfig::new(client.dtls.clone(), server_fingerprints);
+    let mut dtls = DtlsTransport::new(
+        config,
+        mediagate_engine::dtls::DtlsRole::Client,
+        Instant::now(),
+    )
+    .expect("dtls client");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(10)))
+        .expect("read timeout");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut buf = [0u8; 2048];
+    loop {
+        while let Some(datagram) = dtls.poll_transmit() {
+            socket.send_to(&datagram, server).expect("send dtls");
+        }
+        while let Some(event) = dtls.poll_event() {
+            match event {
+                DtlsEvent::Connected {
+                    profile,
+                    keying_material,
+                    ..
+                } => {
+                    // A DTLS 1.3 client is done once it sent its last flight.
+                    while let Some(datagram) = dtls.poll_transmit() {
+                        socket.send_to(&datagram, server).expect("send dtls");
+                    }
+                    let (_, (server_key, server_salt)) =
+                        split_dtls_srtp_keying_material(keying_material.as_bytes(), profile, true)
+                            .expect("keying material of the profile's length");
+                    let session =
+                        SrtpSession::new(profile, server_key, server_salt).expect("srtp keys");
+                    return (profile, session);
+                }
+                DtlsEvent::Failed(failure) => panic!("dtls client failed: {failure}"),
+                _ => {}
+            }
+        }
+        assert!(Instant::now() < deadline, "dtls handshake timed out");
+        if let Ok((len, from)) = socket.recv_from(&mut buf)
+            && from == server
+        {
+            dtls.handle_datagram(Instant::now(), &buf[..len]);
+        }
+        let now = Instant::now();
+        if dtls.poll_timeout().is_some_and(|at| at <= now) {
+            dtls.handle_timeout(now);
+        }
+    }
+}
+
 fn print_header() {
     println!(
-        "{:>4} {:>10} {:>9} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} {:>11} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} | {:>6} | {:>13}",
+        "{:>4} {:>10} {:>6} {:>9} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} {:>5} {:>11} | {:>10} {:>8} {:>7} {:>6} {:>8} {:>8} {:>6} | {:>6} | {:>13}",
         "N",
         "mode",
+        "cons",
         "in pps",
         "mg pps",
         "ns/pkt",
@@ -822,6 +1063,7 @@ fn print_header() {
         "p50 µs",
         "p99 µs",
         "loss%",
+        "rx%",
         "pkt/cpu-s",
         "relay pps",
         "ns/pkt",
@@ -835,14 +1077,22 @@ fn print_header() {
     );
 }
 
-fn print_row(n: usize, mode: Mode, input_pps: u64, mg: &Measured, relay: &Measured) {
+fn print_row(
+    n: usize,
+    mode: Mode,
+    consumers: Consumers,
+    input_pps: u64,
+    mg: &Measured,
+    relay: &Measured,
+) {
     let rss = mg
         .rss_kib_per_consumer
         .map_or("-".to_owned(), |(c, a)| format!("{c:.1}/{a:.1}"));
     println!(
-        "{:>4} {:>10} {:>9} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} {:>11.0} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} | {:>6.2} | {:>13}",
+        "{:>4} {:>10} {:>6} {:>9} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} {:>5.0} {:>11.0} | {:>10.0} {:>8.0} {:>7.0} {:>6.1} {:>8.0} {:>8.0} {:>6.2} | {:>6.2} | {:>13}",
         n,
         mode.name(),
+        consumers.name(),
         if input_pps == 0 {
             "~110".to_owned()
         } else {
@@ -855,6 +1105,7 @@ fn print_row(n: usize, mode: Mode, input_pps: u64, mg: &Measured, relay: &Measur
         mg.p50_us,
         mg.p99_us,
         mg.loss * 100.0,
+        mg.rx_cpu_share * 100.0,
         mg.packets_per_cpu_second(),
         relay.delivered_pps,
         relay.cpu_ns_per_packet,
@@ -884,8 +1135,10 @@ fn main() {
         })
         .expect("start mediagate");
         let tid = find_tid("mediagate-worker-0").expect("the worker thread");
+        // The browsers' certificate (one for all WebRTC consumers).
+        let client = Certificate::generate().expect("client certificate");
         println!(
-            "fanout: 1 producer (VP8-like, {PAYLOAD} B payloads, keyframe burst of {KEYFRAME_PACKETS} every {} s) → N plain consumers; {} s measured per run after {} ms warm-up; saturation offers {} pps out (input ≤ {} pps)",
+            "fanout: 1 plain producer (VP8-like, {PAYLOAD} B payloads, keyframe burst of {KEYFRAME_PACKETS} every {} s) → N consumers (plain: own socket each; webrtc: shared port, DTLS-SRTP, decrypted by the receivers); {} s measured per run after {} ms warm-up; saturation offers {} pps out (input ≤ {} pps)",
             KEYFRAME_EVERY / FPS,
             settings.measure.as_secs_f64(),
             settings.warmup.as_millis(),
@@ -893,16 +1146,25 @@ fn main() {
             settings.sat_max_in_pps,
         );
         println!(
-            "mg = mediagate worker thread; relay = raw recvmmsg→copy→sendmmsg thread; ns/pkt = thread CPU per delivered packet; ratio = mediagate/relay packets per CPU-second"
+            "mg = mediagate worker thread; relay = raw recvmmsg→copy→sendmmsg thread; ns/pkt = thread CPU per delivered packet; rx% = the receivers' thread CPU; ratio = mediagate/relay packets per CPU-second"
         );
         print_header();
         let mut round = 0;
         for &mode in &settings.modes {
             for &n in &settings.ns {
-                round += 1;
-                let mg = run_mediagate(&control, &settings, tid, n, mode, round).await;
+                let mut rows = Vec::new();
+                for &consumers in &settings.consumers {
+                    round += 1;
+                    let mg = run_mediagate(
+                        &control, &settings, tid, n, mode, consumers, &client, round,
+                    )
+                    .await;
+                    rows.push((consumers, mg));
+                }
                 let relay = tokio::task::block_in_place(|| run_relay(&settings, n, mode));
-                print_row(n, mode, settings.input_pps(mode, n), &mg, &relay);
+                for (consumers, mg) in &rows {
+                    print_row(n, mode, *consumers, settings.input_pps(mode, n), mg, &relay);
+                }
             }
         }
         tokio::task::block_in_place(|| control.shutdown());

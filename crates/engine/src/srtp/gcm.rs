@@ -1,9 +1,7 @@
 //! The AEAD_AES_128_GCM / AEAD_AES_256_GCM transforms of RFC 7714: IVs (§8.1, §9.1), associated data
 //! (§8.2, §9.2, §17) and session keys from the RFC 3711 KDF with a 96-bit salt (§11).
 
-use aes_gcm::aead::consts::{U12, U16};
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce, Tag};
+use ring::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, Tag, UnboundKey};
 
 use super::SrtpError;
 use super::context::roc_of;
@@ -13,36 +11,31 @@ use super::profile::SRTCP_INDEX_LEN;
 /// GCM tag length used by both profiles.
 pub(crate) const GCM_TAG_LEN: usize = 16;
 
-/// Session keys of one direction for an AES-GCM profile, prepared once (key schedule and GHASH key).
+/// Session keys of one direction for an AES-GCM profile, prepared once (key schedule and GHASH table).
+///
+/// The cipher is ring's (AES-NI + PCLMULQDQ/AVX code paths picked at run time); the key length (16 or 32
+/// bytes) selects AEAD_AES_128_GCM or AEAD_AES_256_GCM.
 #[derive(Clone)]
-pub(crate) struct GcmTransform<A> {
-    rtp: A,
+pub(crate) struct GcmTransform {
+    rtp: LessSafeKey,
     rtp_salt: [u8; 12],
-    rtcp: A,
+    rtcp: LessSafeKey,
     rtcp_salt: [u8; 12],
 }
 
-/// AEAD_AES_128_GCM.
-pub(crate) type Gcm128 = GcmTransform<Aes128Gcm>;
-/// AEAD_AES_256_GCM.
-pub(crate) type Gcm256 = GcmTransform<Aes256Gcm>;
-
-impl<A> GcmTransform<A>
-where
-    A: AeadInPlace<NonceSize = U12, TagSize = U16> + KeyInit,
-{
+impl GcmTransform {
     /// Derives the four session keys (RFC 7714 §11: no authentication keys) from a master key (16 or 32
-    /// bytes, matching `A`) and a 12-byte master salt.
+    /// bytes) and a 12-byte master salt.
     pub(crate) fn new(master_key: &[u8], master_salt: &[u8]) -> Self {
         let mut key = [0u8; 32];
         let key = &mut key[..master_key.len()];
         let mut rtp_salt = [0u8; 12];
         let mut rtcp_salt = [0u8; 12];
         derive(master_key, master_salt, Label::RtpEncryption, key);
-        let rtp = A::new_from_slice(key).expect("key length matches the cipher");
+        let rtp = cipher(key);
         derive(master_key, master_salt, Label::RtpSalt, &mut rtp_salt);
         derive(master_key, master_salt, Label::RtcpEncryption, key);
-        let rtcp = A::new_from_slice(key).expect("key length matches the cipher");
+        let rtcp = cipher(key);
         derive(master_key, master_salt, Label::RtcpSalt, &mut rtcp_salt);
         key.fill(0);
         GcmTransform {
@@ -57,9 +50,9 @@ where
     #[cfg(test)]
     pub(crate) fn from_session_keys(key: &[u8], salt: [u8; 12]) -> Self {
         GcmTransform {
-            rtp: A::new_from_slice(key).unwrap(),
+            rtp: cipher(key),
             rtp_salt: salt,
-            rtcp: A::new_from_slice(key).unwrap(),
+            rtcp: cipher(key),
             rtcp_salt: salt,
         }
     }
@@ -145,14 +138,13 @@ where
         ssrc: u32,
         roc: u32,
         seq: u16,
-    ) -> Tag {
+    ) -> [u8; GCM_TAG_LEN] {
         let iv = rtp_iv(&self.rtp_salt, ssrc, roc, seq);
-        self.rtp
-            .encrypt_in_place_detached(Nonce::from_slice(&iv), header, payload)
-            .expect("an RTP payload is far below GCM's length limit")
+        seal(&self.rtp, iv, header, payload)
     }
 
-    /// Authenticates, then decrypts `payload` in place.
+    /// Authenticates, then decrypts `payload` in place. On failure `payload` is zeroed (ring decrypts and
+    /// authenticates in one pass, then wipes the unauthenticated plaintext).
     pub(crate) fn open_rtp(
         &self,
         header: &[u8],
@@ -163,26 +155,23 @@ where
         seq: u16,
     ) -> Result<(), SrtpError> {
         let iv = rtp_iv(&self.rtp_salt, ssrc, roc, seq);
-        self.rtp
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&iv),
-                header,
-                payload,
-                Tag::from_slice(tag),
-            )
-            .map_err(|_| SrtpError::AuthenticationFailed)
+        open(&self.rtp, iv, header, payload, tag)
     }
 
     /// Encrypts an RTCP `payload` in place; `aad` is the 8-byte header followed by the E || index word
     /// (or, unencrypted, the whole packet followed by that word). Returns the tag.
-    pub(crate) fn seal_rtcp(&self, aad: &[u8], payload: &mut [u8], ssrc: u32, index: u32) -> Tag {
+    pub(crate) fn seal_rtcp(
+        &self,
+        aad: &[u8],
+        payload: &mut [u8],
+        ssrc: u32,
+        index: u32,
+    ) -> [u8; GCM_TAG_LEN] {
         let iv = rtcp_iv(&self.rtcp_salt, ssrc, index);
-        self.rtcp
-            .encrypt_in_place_detached(Nonce::from_slice(&iv), aad, payload)
-            .expect("an RTCP payload is far below GCM's length limit")
+        seal(&self.rtcp, iv, aad, payload)
     }
 
-    /// Authenticates, then decrypts an RTCP `payload` in place.
+    /// Authenticates, then decrypts an RTCP `payload` in place (zeroed on failure).
     pub(crate) fn open_rtcp(
         &self,
         aad: &[u8],
@@ -192,10 +181,46 @@ where
         index: u32,
     ) -> Result<(), SrtpError> {
         let iv = rtcp_iv(&self.rtcp_salt, ssrc, index);
-        self.rtcp
-            .decrypt_in_place_detached(Nonce::from_slice(&iv), aad, payload, Tag::from_slice(tag))
-            .map_err(|_| SrtpError::AuthenticationFailed)
+        open(&self.rtcp, iv, aad, payload, tag)
     }
+}
+
+/// An AES-GCM key of 16 or 32 bytes.
+fn cipher(key: &[u8]) -> LessSafeKey {
+    let algorithm = if key.len() == 32 {
+        &AES_256_GCM
+    } else {
+        &AES_128_GCM
+    };
+    LessSafeKey::new(UnboundKey::new(algorithm, key).expect("16- or 32-byte key"))
+}
+
+fn seal(key: &LessSafeKey, iv: [u8; 12], aad: &[u8], payload: &mut [u8]) -> [u8; GCM_TAG_LEN] {
+    let tag = key
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(aad), payload)
+        .expect("an RTP/RTCP payload is far below GCM's length limit");
+    let mut out = [0u8; GCM_TAG_LEN];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+fn open(
+    key: &LessSafeKey,
+    iv: [u8; 12],
+    aad: &[u8],
+    payload: &mut [u8],
+    tag: &[u8],
+) -> Result<(), SrtpError> {
+    let tag = Tag::try_from(tag).map_err(|_| SrtpError::AuthenticationFailed)?;
+    key.open_in_place_separate_tag(
+        Nonce::assume_unique_for_key(iv),
+        Aad::from(aad),
+        tag,
+        payload,
+        0..,
+    )
+    .map(|_| ())
+    .map_err(|_| SrtpError::AuthenticationFailed)
 }
 
 /// RFC 7714 §17: the SRTCP AAD of an encrypted packet is the first 8 bytes followed by E || index.
@@ -255,8 +280,8 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_tag_is_refused_and_the_payload_is_left_encrypted() {
-        let gcm = Gcm128::from_session_keys(&hex("000102030405060708090a0b0c0d0e0f"), salt());
+    fn a_wrong_tag_is_refused_and_no_plaintext_is_left_behind() {
+        let gcm = GcmTransform::from_session_keys(&hex("000102030405060708090a0b0c0d0e0f"), salt());
         let header = [0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9];
         let mut payload = *b"payload bytes";
         let tag = gcm.seal_rtp(&header, &mut payload, 9, 0, 1);
@@ -267,7 +292,8 @@ mod tests {
             gcm.open_rtp(&header, &mut payload, &bad, 9, 0, 1),
             Err(SrtpError::AuthenticationFailed)
         );
-        assert_eq!(payload, sealed);
+        assert_eq!(payload, [0; 13], "the unauthenticated plaintext is wiped");
+        payload = sealed;
         gcm.open_rtp(&header, &mut payload, &tag, 9, 0, 1).unwrap();
         assert_eq!(&payload, b"payload bytes");
     }

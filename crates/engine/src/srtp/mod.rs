@@ -17,12 +17,12 @@
 //! derivation with a 96-bit salt) and §17 (SRTCP AAD). Not implemented: MKI, key derivation rates other
 //! than zero, RFC 6904 header-extension encryption, AES-256-CM and NULL ciphers.
 //!
-//! The cryptography is RustCrypto's (`aes` with AES-NI detected at run time, `ctr`, `hmac`, `sha1`,
-//! `aes-gcm`, `subtle`) behind this module's own types, so the provider can be swapped without touching
-//! callers. Measured on the 2-vCPU dev VM (release, 1,200-byte RTP): about 1 µs per protect and per
-//! unprotect for every profile; RustCrypto's GHASH makes GCM no cheaper than AES-CM + HMAC-SHA1 here,
-//! whereas ring's stitched AES-GCM seals the same packet about 3× faster — the first swap to try if
-//! encryption shows up in profiles.
+//! The cryptography sits behind this module's own types, so a provider can be swapped without touching
+//! callers: AES-GCM is ring's (`LessSafeKey`, AES-NI + carry-less multiply, sealed and opened in place
+//! with a separate tag), AES-CM + HMAC-SHA1 is RustCrypto's (`aes` with AES-NI, `ctr`, `hmac`, `sha1` with
+//! SHA-NI, `subtle`; ring has no AES-CTR and a portable SHA-1). Measured on the 2-vCPU dev VM (release,
+//! 1,200-byte RTP, fastest batch): ~0.28 µs per protect or unprotect for AES-128-GCM, ~0.30 µs for
+//! AES-256-GCM, ~0.96 µs for either AES-CM profile (docs/decisions/0007-srtp-aead-ring.md).
 
 mod cm;
 mod context;
@@ -43,7 +43,7 @@ use thiserror::Error;
 
 use cm::CmTransform;
 use context::{MAX_RTCP_INDEX, RtcpContext, RtpContext};
-use gcm::{Gcm128, Gcm256};
+use gcm::GcmTransform;
 use replay::{Replay, ReplayWindow};
 
 pub use profile::{MAX_TRAILER_LEN, SRTCP_INDEX_LEN, SrtpProfile};
@@ -174,8 +174,7 @@ impl Default for SrtpSessionOptions {
 #[derive(Clone)]
 enum Transform {
     Cm(Box<CmTransform>),
-    Gcm128(Box<Gcm128>),
-    Gcm256(Box<Gcm256>),
+    Gcm(Box<GcmTransform>),
 }
 
 /// One direction of SRTP/SRTCP: session keys derived from one master key, and the state of each SSRC seen.
@@ -265,11 +264,8 @@ impl SrtpSession {
             SrtpProfile::AesCm128HmacSha1_80 | SrtpProfile::AesCm128HmacSha1_32 => {
                 Transform::Cm(Box::new(CmTransform::new(master_key, master_salt)))
             }
-            SrtpProfile::AeadAes128Gcm => {
-                Transform::Gcm128(Box::new(Gcm128::new(master_key, master_salt)))
-            }
-            SrtpProfile::AeadAes256Gcm => {
-                Transform::Gcm256(Box::new(Gcm256::new(master_key, master_salt)))
+            SrtpProfile::AeadAes128Gcm | SrtpProfile::AeadAes256Gcm => {
+                Transform::Gcm(Box::new(GcmTransform::new(master_key, master_salt)))
             }
         };
         Ok(Self::from_transform(profile, transform, options))
@@ -337,8 +333,7 @@ impl SrtpSession {
 
         Ok(match &self.transform {
             Transform::Cm(cm) => cm.protect_rtp(buf, header_len, len, tag_len, ssrc, index),
-            Transform::Gcm128(gcm) => gcm.protect_rtp(buf, header_len, len, ssrc, index),
-            Transform::Gcm256(gcm) => gcm.protect_rtp(buf, header_len, len, ssrc, index),
+            Transform::Gcm(gcm) => gcm.protect_rtp(buf, header_len, len, ssrc, index),
         })
     }
 
@@ -374,8 +369,7 @@ impl SrtpSession {
 
         let len = match &self.transform {
             Transform::Cm(cm) => cm.unprotect_rtp(buf, header_len, tag_len, ssrc, index)?,
-            Transform::Gcm128(gcm) => gcm.unprotect_rtp(buf, header_len, ssrc, index)?,
-            Transform::Gcm256(gcm) => gcm.unprotect_rtp(buf, header_len, ssrc, index)?,
+            Transform::Gcm(gcm) => gcm.unprotect_rtp(buf, header_len, ssrc, index)?,
         };
 
         match self.rtp.get_mut(&ssrc) {
@@ -404,8 +398,7 @@ impl SrtpSession {
 
         Ok(match &self.transform {
             Transform::Cm(cm) => cm.protect_rtcp(buf, len, ssrc, index),
-            Transform::Gcm128(gcm) => gcm.protect_rtcp(buf, len, ssrc, index),
-            Transform::Gcm256(gcm) => gcm.protect_rtcp(buf, len, ssrc, index),
+            Transform::Gcm(gcm) => gcm.protect_rtcp(buf, len, ssrc, index),
         })
     }
 
@@ -444,8 +437,7 @@ impl SrtpSession {
 
         let len = match &self.transform {
             Transform::Cm(cm) => cm.unprotect_rtcp(buf, ssrc)?,
-            Transform::Gcm128(gcm) => gcm.unprotect_rtcp(buf, ssrc)?,
-            Transform::Gcm256(gcm) => gcm.unprotect_rtcp(buf, ssrc)?,
+            Transform::Gcm(gcm) => gcm.unprotect_rtcp(buf, ssrc)?,
         };
 
         let context = self.rtcp.entry(ssrc).or_default();
