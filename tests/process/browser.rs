@@ -15,8 +15,8 @@ use super::netns::isolated;
 use super::support::{Server, report};
 
 /// Frames of the other peer's video each page must decode, and within how many seconds of joining.
-const FRAMES: u32 = 90;
-const WITHIN_SECONDS: u32 = 15;
+pub(super) const FRAMES: u32 = 90;
+pub(super) const WITHIN_SECONDS: u32 = 15;
 
 pub(super) fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -107,8 +107,9 @@ fn received(result: &Value, side: &str) -> (u64, u64) {
     )
 }
 
-fn media_args() -> [String; 4] {
-    [
+/// The drivers' media thresholds: `--frames FRAMES --within WITHIN_SECONDS`.
+pub(super) fn media_args() -> Vec<String> {
+    vec![
         "--frames".to_owned(),
         FRAMES.to_string(),
         "--within".to_owned(),

@@ -16,14 +16,10 @@ use mediagate_engine::ice::stun::{integrity_key, write_binding_request};
 use mediagate_engine::net::{PacketKind, classify};
 use serde_json::Value;
 
-use super::browser::{browser_dir, require_prerequisites, run_driver};
+use super::browser::{FRAMES, browser_dir, media_args, require_prerequisites, run_driver};
 use super::netns::isolated;
 use super::peers::{decode_errors, probe, scratch, start_example};
 use super::support::{Client, Server, report};
-
-/// Frames of the other side's video each viewer must decode, and within how many seconds of joining.
-const FRAMES: u32 = 90;
-const WITHIN_SECONDS: u32 = 15;
 
 /// A driver running in the background while the test acts on the call.
 struct Driver {
@@ -141,15 +137,6 @@ fn frames_audio(v: &Value) -> (u64, u64) {
         v["framesDecoded"].as_u64().unwrap_or(0),
         v["audioPackets"].as_u64().unwrap_or(0),
     )
-}
-
-fn media_args() -> Vec<String> {
-    vec![
-        "--frames".to_owned(),
-        FRAMES.to_string(),
-        "--within".to_owned(),
-        WITHIN_SECONDS.to_string(),
-    ]
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::media_tests::plain_setup;
 use super::tests::{consume_options, drain, join, router, vp8};
 use super::*;
 use crate::net::{Outbox, SocketRef};
@@ -27,27 +28,6 @@ const ABS_SEND_TIME_ID: u8 = 4;
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
-}
-
-fn plain(comedia: bool, rtp: SocketRef, rtcp: SocketRef) -> TransportSetup {
-    let tuple = |port| crate::transport_parameters::TransportTuple {
-        local_address: "127.0.0.1".to_owned(),
-        local_ip: "127.0.0.1".to_owned(),
-        local_port: port,
-        remote_ip: None,
-        remote_port: None,
-        protocol: crate::transport_parameters::Protocol::Udp,
-    };
-    TransportSetup::Plain(PlainTransportSetup {
-        tuple: tuple(40000),
-        rtcp_tuple: Some(tuple(40001)),
-        rtcp_mux: false,
-        comedia,
-        sctp_parameters: None,
-        srtp_parameters: None,
-        rtp_socket: rtp,
-        rtcp_socket: Some(rtcp),
-    })
 }
 
 /// What the sender negotiated.
@@ -76,7 +56,7 @@ impl Scenario {
         let bob = join(&mut router, "bob", true);
         let send = TransportId::new_random();
         router
-            .create_transport(&alice, send, plain(true, SEND_RTP, SEND_RTCP))
+            .create_transport(&alice, send, plain_setup(true, SEND_RTP, SEND_RTCP))
             .unwrap();
         let mut options = vp8(Some(SSRC), None);
         let params = &mut options.rtp_parameters;
@@ -116,7 +96,7 @@ impl Scenario {
         router.produce(send, producer, options).unwrap();
         let recv = TransportId::new_random();
         router
-            .create_transport(&bob, recv, plain(false, RECV_RTP, RECV_RTCP))
+            .create_transport(&bob, recv, plain_setup(false, RECV_RTP, RECV_RTCP))
             .unwrap();
         router
             .connect_transport(

@@ -33,7 +33,7 @@ struct Scenario {
     t0: Instant,
 }
 
-fn plain_setup(comedia: bool, rtp: SocketRef, rtcp: SocketRef) -> TransportSetup {
+pub(super) fn plain_setup(comedia: bool, rtp: SocketRef, rtcp: SocketRef) -> TransportSetup {
     let tuple = |port| crate::transport_parameters::TransportTuple {
         local_address: "127.0.0.1".to_owned(),
         local_ip: "127.0.0.1".to_owned(),
