@@ -17,6 +17,7 @@ pub mod router;
 pub mod rtcp;
 pub mod rtp;
 pub mod rtp_parameters;
+pub mod sctp;
 pub mod sctp_parameters;
 pub mod sdp;
 pub mod srtp;

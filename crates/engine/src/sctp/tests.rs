@@ -1,0 +1,317 @@
+//! Two associations in one process on virtual time: packets are shuttled in memory, timers fire when
+//! the virtual clock reaches them.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+struct Pair {
+    now: Instant,
+    client: SctpAssociation,
+    server: SctpAssociation,
+    client_events: Vec<SctpEvent>,
+    server_events: Vec<SctpEvent>,
+}
+
+impl Pair {
+    fn new(config: SctpConfig) -> Self {
+        let now = Instant::now();
+        Pair {
+            now,
+            client: SctpAssociation::new(config, SctpRole::Client, now).unwrap(),
+            server: SctpAssociation::new(config, SctpRole::Server, now).unwrap(),
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+        }
+    }
+
+    /// Delivers packets both ways until both are quiet, then advances time to the next timer, for
+    /// at most `limit` of virtual time.
+    fn run(&mut self, limit: Duration) {
+        let end = self.now + limit;
+        loop {
+            let mut moved = false;
+            while let Some(p) = self.client.poll_transmit(self.now) {
+                self.server.handle_packet(self.now, &p);
+                moved = true;
+            }
+            while let Some(p) = self.server.poll_transmit(self.now) {
+                self.client.handle_packet(self.now, &p);
+                moved = true;
+            }
+            self.client_events
+                .extend(std::iter::from_fn(|| self.client.poll_event()));
+            self.server_events
+                .extend(std::iter::from_fn(|| self.server.poll_event()));
+            if moved {
+                continue;
+            }
+            let next = [self.client.poll_timeout(), self.server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    self.client.handle_timeout(self.now);
+                    self.server.handle_timeout(self.now);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn connected() -> Self {
+        let mut pair = Pair::new(SctpConfig::default());
+        pair.run(Duration::from_millis(100));
+        assert_eq!(pair.client.state(), SctpState::Connected);
+        assert_eq!(pair.server.state(), SctpState::Connected);
+        pair
+    }
+
+    fn messages(events: &[SctpEvent]) -> Vec<(u16, u32, Vec<u8>)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                SctpEvent::Message {
+                    stream_id,
+                    ppid,
+                    data,
+                } => Some((*stream_id, *ppid, data.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn association_comes_up() {
+    let pair = Pair::connected();
+    assert_eq!(
+        pair.server_events,
+        [
+            SctpEvent::StateChanged(SctpState::Connecting),
+            SctpEvent::StateChanged(SctpState::Connected)
+        ]
+    );
+    assert!(
+        pair.client_events
+            .contains(&SctpEvent::StateChanged(SctpState::Connected))
+    );
+    assert_eq!(pair.server.dropped_packets(), 0);
+}
+
+#[test]
+fn dcep_open_becomes_channel_opened_and_is_acknowledged() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(
+            pair.now,
+            2,
+            false,
+            Reliability::MaxRetransmits(3),
+            "chat",
+            "json",
+        )
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    assert!(pair.server_events.contains(&SctpEvent::ChannelOpened {
+        stream_id: 2,
+        label: "chat".into(),
+        protocol: "json".into(),
+        ordered: false,
+        max_packet_life_time: None,
+        max_retransmits: Some(3),
+    }));
+    assert!(
+        pair.client_events
+            .contains(&SctpEvent::ChannelAcknowledged { stream_id: 2 })
+    );
+
+    pair.client
+        .open_stream(
+            pair.now,
+            4,
+            true,
+            Reliability::MaxPacketLifeTime(1500),
+            "",
+            "",
+        )
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    assert!(pair.server_events.contains(&SctpEvent::ChannelOpened {
+        stream_id: 4,
+        label: String::new(),
+        protocol: String::new(),
+        ordered: true,
+        max_packet_life_time: Some(1500),
+        max_retransmits: None,
+    }));
+    assert_eq!(
+        pair.client
+            .open_stream(pair.now, 4, true, Reliability::Reliable, "again", ""),
+        Err(SctpOpenStreamError::StreamInUse { stream_id: 4 })
+    );
+}
+
+#[test]
+fn ordered_messages_arrive_in_order_with_their_ppids() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "data", "")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    let mut sent = Vec::new();
+    for i in 0..200u32 {
+        let (ppid, data) = if i % 2 == 0 {
+            (PPID_STRING, format!("message {i}").into_bytes())
+        } else {
+            (PPID_BINARY, vec![i as u8; 1 + (i as usize * 37) % 3000])
+        };
+        pair.client.send(pair.now, 0, ppid, &data).unwrap();
+        sent.push((0u16, ppid, data));
+        if i % 16 == 0 {
+            pair.run(Duration::from_millis(10));
+        }
+    }
+    pair.run(Duration::from_secs(1));
+    assert_eq!(Pair::messages(&pair.server_events), sent);
+
+    // And back from the server on the same channel, including empty messages.
+    pair.server.send(pair.now, 0, PPID_STRING, b"").unwrap();
+    pair.server
+        .send(pair.now, 0, PPID_BINARY_EMPTY, b"")
+        .unwrap();
+    pair.server.send(pair.now, 0, PPID_BINARY, b"pong").unwrap();
+    pair.run(Duration::from_millis(100));
+    assert_eq!(
+        Pair::messages(&pair.client_events),
+        [
+            (0, PPID_STRING_EMPTY, vec![]),
+            (0, PPID_BINARY_EMPTY, vec![]),
+            (0, PPID_BINARY, b"pong".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn oversized_message_is_refused_and_association_stays_up() {
+    let config = SctpConfig {
+        max_message_size: 16_384,
+        ..SctpConfig::default()
+    };
+    let mut pair = Pair::new(config);
+    pair.run(Duration::from_millis(100));
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "big", "")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    assert_eq!(
+        pair.client.send(pair.now, 0, PPID_BINARY, &vec![7; 16_385]),
+        Err(SctpSendError::TooLarge {
+            size: 16_385,
+            max: 16_384
+        })
+    );
+    pair.client
+        .send(pair.now, 0, PPID_BINARY, &vec![7; 16_384])
+        .unwrap();
+    pair.run(Duration::from_millis(500));
+    assert_eq!(pair.client.state(), SctpState::Connected);
+    assert_eq!(
+        Pair::messages(&pair.server_events),
+        [(0, PPID_BINARY, vec![7; 16_384])]
+    );
+}
+
+#[test]
+fn send_errors() {
+    let mut pair = Pair::new(SctpConfig::default());
+    assert_eq!(
+        pair.client.send(pair.now, 0, PPID_STRING, b"x"),
+        Err(SctpSendError::NotConnected)
+    );
+    pair.run(Duration::from_millis(100));
+    assert_eq!(
+        pair.client.send(pair.now, 9, PPID_STRING, b"x"),
+        Err(SctpSendError::UnknownStream { stream_id: 9 })
+    );
+    assert_eq!(
+        pair.client.send(pair.now, 0, PPID_DCEP, b"x"),
+        Err(SctpSendError::UnsupportedPpid { ppid: 50 })
+    );
+    assert_eq!(
+        SctpAssociation::new(
+            SctpConfig {
+                remote_port: 5001,
+                ..SctpConfig::default()
+            },
+            SctpRole::Server,
+            pair.now
+        )
+        .unwrap_err(),
+        SctpError::UnsupportedPort { port: 5001 }
+    );
+}
+
+#[test]
+fn garbage_packets_change_nothing() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "data", "")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    let before = pair.server_events.len();
+    let mut garbage: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0; 3],
+        vec![0xff; 12],
+        vec![0x13, 0x88, 0x13, 0x88],
+    ];
+    // Right ports, random verification tags and chunks.
+    let mut x: u32 = 0x1234_5678;
+    for len in [12usize, 16, 20, 28, 64, 300, 1200] {
+        let mut p = vec![0x13, 0x88, 0x13, 0x88];
+        for _ in 4..len {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            p.push(x as u8);
+        }
+        garbage.push(p);
+    }
+    for p in &garbage {
+        pair.server.handle_packet(pair.now, p);
+        pair.client.handle_packet(pair.now, p);
+    }
+    pair.run(Duration::from_millis(100));
+    assert_eq!(pair.server.state(), SctpState::Connected);
+    assert_eq!(pair.client.state(), SctpState::Connected);
+    assert_eq!(pair.server_events.len(), before);
+    assert!(pair.server.dropped_packets() >= 4);
+    pair.client
+        .send(pair.now, 0, PPID_STRING, b"still here")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    assert_eq!(
+        Pair::messages(&pair.server_events),
+        [(0, PPID_STRING, b"still here".to_vec())]
+    );
+}
+
+#[test]
+fn close_sends_abort_and_peer_closes() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "data", "")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    pair.client.close(pair.now);
+    assert_eq!(pair.client.state(), SctpState::Closed);
+    pair.run(Duration::from_millis(100));
+    assert_eq!(pair.server.state(), SctpState::Closed);
+    assert!(
+        pair.server_events
+            .contains(&SctpEvent::StreamClosed { stream_id: 0 })
+    );
+}
