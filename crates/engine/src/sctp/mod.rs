@@ -21,6 +21,7 @@
 //! them, [`SctpAssociation::open_stream`] only refuses ids already in use.
 
 pub mod dcep;
+mod guard;
 
 #[cfg(test)]
 mod tests;
@@ -239,6 +240,7 @@ pub struct SctpAssociation {
     transmits: VecDeque<Vec<u8>>,
     dropped_packets: u64,
     dropped_messages: u64,
+    guard: guard::TsnGuard,
 }
 
 impl std::fmt::Debug for SctpAssociation {
@@ -296,6 +298,7 @@ impl SctpAssociation {
             transmits: VecDeque::new(),
             dropped_packets: 0,
             dropped_messages: 0,
+            guard: guard::TsnGuard::default(),
         };
         if role == SctpRole::Client {
             this.set_state(SctpState::Connecting);
@@ -316,6 +319,10 @@ impl SctpAssociation {
         let src_port = u16::from_be_bytes([packet[0], packet[1]]);
         let dst_port = u16::from_be_bytes([packet[2], packet[3]]);
         if src_port != self.config.remote_port || dst_port != self.config.local_port {
+            self.dropped_packets += 1;
+            return;
+        }
+        if !self.guard.admit(packet) {
             self.dropped_packets += 1;
             return;
         }
@@ -684,8 +691,10 @@ impl SctpAssociation {
         };
         while let Some(transmit) = association.poll_transmit(now) {
             if let Payload::RawEncode(packets) = transmit.message {
-                self.transmits
-                    .extend(packets.into_iter().map(|p| p.to_vec()));
+                for packet in packets {
+                    self.guard.observe_outbound(&packet);
+                    self.transmits.push_back(packet.to_vec());
+                }
             }
         }
     }

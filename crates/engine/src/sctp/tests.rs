@@ -315,3 +315,104 @@ fn close_sends_abort_and_peer_closes() {
             .contains(&SctpEvent::StreamClosed { stream_id: 0 })
     );
 }
+
+/// Sets the SCTP checksum (CRC-32C, little-endian on the wire as rtc-sctp writes it) of `packet`.
+fn fix_checksum(packet: &mut [u8]) {
+    packet[8..12].fill(0);
+    let crc = crc32c::crc32c(packet);
+    packet[8..12].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn well_formed_packets_with_garbage_chunks_do_not_tear_down_the_association() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "data", "")
+        .unwrap();
+    pair.client
+        .send(pair.now, 0, PPID_STRING, b"probe")
+        .unwrap();
+    let sample = pair.client.poll_transmit(pair.now).unwrap();
+    pair.server.handle_packet(pair.now, &sample);
+    pair.run(Duration::from_millis(100));
+    let header = &sample[..8]; // ports and the server's verification tag
+    let mut x: u32 = 0x9e37_79b9;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as u8
+    };
+    let mut survived = 0;
+    for round in 0..200 {
+        let mut p = header.to_vec();
+        p.extend_from_slice(&[0; 4]);
+        // A chunk with a plausible type and length, then random bytes. Left out: ABORT and
+        // SHUTDOWN (6, 7, 8, 14), which close by design, and INIT, INIT ACK and ERROR (1, 2, 9),
+        // which rtc-sctp 0.21.1 treats as fatal on an established association.
+        let kind = [0u8, 3, 4, 5, 10, 11, 192, 130, 13, 0, 3, 192][round % 12];
+        let body_len = 4 + usize::from(next()) % 40;
+        p.push(kind);
+        p.push(next());
+        p.extend_from_slice(&(body_len as u16).to_be_bytes());
+        for _ in 4..body_len {
+            p.push(next());
+        }
+        fix_checksum(&mut p);
+        pair.server.handle_packet(pair.now, &p);
+        pair.run(Duration::from_millis(10));
+        if pair.server.state() == SctpState::Connected {
+            survived += 1;
+        } else {
+            panic!(
+                "round {round}: chunk type {kind} {:02x?} took the server to {:?}",
+                p,
+                pair.server.state()
+            );
+        }
+    }
+    assert_eq!(survived, 200);
+}
+
+#[test]
+fn chunks_that_would_panic_or_stall_the_library_are_dropped() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "data", "")
+        .unwrap();
+    pair.client
+        .send(pair.now, 0, PPID_STRING, b"probe")
+        .unwrap();
+    let sample = pair.client.poll_transmit(pair.now).unwrap();
+    pair.server.handle_packet(pair.now, &sample);
+    pair.run(Duration::from_millis(100));
+    let tsn_of_probe = u32::from_be_bytes(sample[16..20].try_into().unwrap()); // first chunk is DATA
+    let dropped = pair.server.dropped_packets();
+
+    // ABORT whose error cause claims 0xeddd bytes: rtc-sctp 0.21.1 slices out of range.
+    let mut abort = sample[..12].to_vec();
+    abort.extend_from_slice(&[6, 0, 0, 8, 0, 12, 0xed, 0xdd]);
+    fix_checksum(&mut abort);
+    // FORWARD TSN 2^31 - 1 ahead: a walk of 2^31 steps in the library.
+    let mut forward = sample[..12].to_vec();
+    forward.extend_from_slice(&[192, 0, 0, 8]);
+    forward.extend_from_slice(&tsn_of_probe.wrapping_add((1 << 31) - 1).to_be_bytes());
+    fix_checksum(&mut forward);
+    for p in [&abort, &forward] {
+        pair.server.handle_packet(pair.now, p);
+    }
+    assert_eq!(pair.server.dropped_packets(), dropped + 2);
+    pair.run(Duration::from_millis(100));
+    assert_eq!(pair.server.state(), SctpState::Connected);
+    pair.client
+        .send(pair.now, 0, PPID_STRING, b"after")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    assert_eq!(
+        Pair::messages(&pair.server_events),
+        [
+            (0, PPID_STRING, b"probe".to_vec()),
+            (0, PPID_STRING, b"after".to_vec())
+        ]
+    );
+}
