@@ -396,7 +396,8 @@ impl SctpAssociation {
         self.dropped_packets
     }
 
-    /// Messages dropped after reassembly: malformed DCEP, unknown PPIDs, data before a channel's OPEN.
+    /// Messages dropped after reassembly: larger than [`SctpConfig::max_message_size`] (what we
+    /// announce, RFC 8841 §6), malformed DCEP, unknown PPIDs, data before a channel's OPEN.
     pub fn dropped_messages(&self) -> u64 {
         self.dropped_messages
     }
@@ -504,6 +505,21 @@ impl SctpAssociation {
         Ok(())
     }
 
+    /// Closes one data channel by resetting its outgoing stream (RFC 8831 §6.7, RFC 6525); the peer
+    /// resets its side in turn. [`SctpEvent::StreamClosed`] follows at once; unknown ids are ignored.
+    pub fn close_stream(&mut self, now: Instant, stream_id: u16) {
+        if self.channels.remove(&stream_id).is_none() {
+            return;
+        }
+        if let Some((_, association)) = &mut self.association
+            && let Ok(mut stream) = association.stream(stream_id)
+        {
+            let _ = stream.close(now);
+        }
+        self.events.push_back(SctpEvent::StreamClosed { stream_id });
+        self.collect_transmits(now);
+    }
+
     /// Closes the association with an ABORT (what closing a peer connection does, W3C WebRTC §4.4.1.6).
     /// The ABORT is in [`Self::poll_transmit`]; the state becomes `Closed`.
     pub fn close(&mut self, now: Instant) {
@@ -565,6 +581,7 @@ impl SctpAssociation {
                         &mut self.channels,
                         &mut self.events,
                         &mut self.dropped_messages,
+                        self.config.max_message_size as usize,
                     );
                 }
                 _ => {}
@@ -594,6 +611,7 @@ impl SctpAssociation {
         channels: &mut HashMap<u16, Channel>,
         events: &mut VecDeque<SctpEvent>,
         dropped: &mut u64,
+        max_message_size: usize,
     ) {
         loop {
             let Ok(mut stream) = association.stream(id) else {
@@ -602,7 +620,7 @@ impl SctpAssociation {
             let Ok(Some(chunks)) = stream.read_sctp() else {
                 return;
             };
-            let Ok(data) = chunks.to_payload(usize::MAX) else {
+            let Ok(data) = chunks.to_payload(max_message_size) else {
                 *dropped += 1;
                 continue;
             };

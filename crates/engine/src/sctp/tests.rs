@@ -11,6 +11,9 @@ struct Pair {
     server: SctpAssociation,
     client_events: Vec<SctpEvent>,
     server_events: Vec<SctpEvent>,
+    /// Drop every n-th packet (both directions) when set.
+    drop_every: Option<usize>,
+    sent: usize,
 }
 
 impl Pair {
@@ -22,6 +25,8 @@ impl Pair {
             server: SctpAssociation::new(config, SctpRole::Server, now).unwrap(),
             client_events: Vec::new(),
             server_events: Vec::new(),
+            drop_every: None,
+            sent: 0,
         }
     }
 
@@ -32,11 +37,15 @@ impl Pair {
         loop {
             let mut moved = false;
             while let Some(p) = self.client.poll_transmit(self.now) {
-                self.server.handle_packet(self.now, &p);
+                if self.deliver() {
+                    self.server.handle_packet(self.now, &p);
+                }
                 moved = true;
             }
             while let Some(p) = self.server.poll_transmit(self.now) {
-                self.client.handle_packet(self.now, &p);
+                if self.deliver() {
+                    self.client.handle_packet(self.now, &p);
+                }
                 moved = true;
             }
             self.client_events
@@ -59,6 +68,11 @@ impl Pair {
                 _ => break,
             }
         }
+    }
+
+    fn deliver(&mut self) -> bool {
+        self.sent += 1;
+        self.drop_every.is_none_or(|n| self.sent % n != 0)
     }
 
     fn connected() -> Self {
@@ -415,4 +429,92 @@ fn chunks_that_would_panic_or_stall_the_library_are_dropped() {
             (0, PPID_STRING, b"after".to_vec())
         ]
     );
+}
+
+#[test]
+fn inbound_message_above_our_max_message_size_is_dropped() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "data", "")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    // The server announces less than the client allows itself to send.
+    pair.server.config.max_message_size = 1000;
+    pair.client
+        .send(pair.now, 0, PPID_BINARY, &[1; 1001])
+        .unwrap();
+    pair.client
+        .send(pair.now, 0, PPID_BINARY, &[2; 1000])
+        .unwrap();
+    pair.run(Duration::from_millis(500));
+    assert_eq!(
+        Pair::messages(&pair.server_events),
+        [(0, PPID_BINARY, vec![2; 1000])]
+    );
+    assert_eq!(pair.server.dropped_messages(), 1);
+    assert_eq!(pair.server.state(), SctpState::Connected);
+}
+
+#[test]
+fn lost_packets_are_retransmitted_on_virtual_time() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "data", "")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    pair.drop_every = Some(4);
+    let start = pair.now;
+    let sent: Vec<_> = (0..100u32)
+        .map(|i| (0u16, PPID_BINARY, vec![i as u8; 900]))
+        .collect();
+    for (_, ppid, data) in &sent {
+        pair.client.send(pair.now, 0, *ppid, data).unwrap();
+    }
+    pair.run(Duration::from_secs(30));
+    assert_eq!(Pair::messages(&pair.server_events), sent);
+    assert!(
+        pair.now > start,
+        "recovery needed the retransmission timers"
+    );
+    assert_eq!(pair.client.state(), SctpState::Connected);
+}
+
+#[test]
+fn closing_a_channel_resets_its_stream_on_both_sides() {
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 2, true, Reliability::Reliable, "a", "")
+        .unwrap();
+    pair.client
+        .open_stream(pair.now, 4, true, Reliability::Reliable, "b", "")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    pair.client.close_stream(pair.now, 2);
+    pair.run(Duration::from_millis(500));
+    assert!(
+        pair.client_events
+            .contains(&SctpEvent::StreamClosed { stream_id: 2 })
+    );
+    assert!(
+        pair.server_events
+            .contains(&SctpEvent::StreamClosed { stream_id: 2 })
+    );
+    assert!(
+        !pair
+            .server_events
+            .contains(&SctpEvent::StreamClosed { stream_id: 4 })
+    );
+    assert_eq!(
+        pair.server.send(pair.now, 2, PPID_STRING, b"x"),
+        Err(SctpSendError::UnknownStream { stream_id: 2 })
+    );
+    pair.server
+        .send(pair.now, 4, PPID_STRING, b"still open")
+        .unwrap();
+    pair.run(Duration::from_millis(100));
+    assert_eq!(
+        Pair::messages(&pair.client_events),
+        [(4, PPID_STRING, b"still open".to_vec())]
+    );
+    assert_eq!(pair.server.state(), SctpState::Connected);
 }
