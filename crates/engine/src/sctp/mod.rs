@@ -12,7 +12,8 @@
 //! reset closes a channel, §8 PPIDs 51/53/56/57 and the one-byte payload of empty messages), RFC 8832
 //! (DCEP: OPEN answered by ACK, §6; DCEP messages are sent ordered and reliable whatever the channel's
 //! type) and, through `rtc-sctp`, RFC 9260 (SCTP), RFC 3758 (partial reliability) and RFC 6525 (stream
-//! reset). RFC 8841 `max-message-size` is enforced on our sends by [`SctpConfig::max_message_size`].
+//! reset). RFC 8841 §6 `max-message-size`: ours ([`SctpConfig::max_message_size`]) bounds what we
+//! accept, the peer's ([`SctpConfig::remote_max_message_size`]) what we send.
 //!
 //! Ports: `rtc-sctp` always initiates from port 5000 to port 5000 (and answers on the ports it was
 //! reached on), so [`SctpAssociation::new`] accepts 5000 only; packets to or from other ports are dropped.
@@ -80,8 +81,11 @@ pub struct SctpConfig {
     pub os: u16,
     /// Incoming streams we allow (MIS).
     pub mis: u16,
-    /// Largest message we send; larger ones are refused with [`SctpSendError::TooLarge`].
+    /// Largest message we accept (the `a=max-message-size` we announce); larger ones are dropped.
     pub max_message_size: u32,
+    /// Largest message the peer accepts (its `a=max-message-size`; RFC 8841 §6 says 64 KiB when
+    /// absent); larger sends are refused with [`SctpSendError::TooLarge`].
+    pub remote_max_message_size: u32,
 }
 
 impl Default for SctpConfig {
@@ -92,6 +96,7 @@ impl Default for SctpConfig {
             os: DEFAULT_NUM_STREAMS,
             mis: DEFAULT_NUM_STREAMS,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            remote_max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 }
@@ -262,12 +267,16 @@ impl SctpAssociation {
                 return Err(SctpError::UnsupportedPort { port });
             }
         }
-        if config.os == 0 || config.mis == 0 || config.max_message_size == 0 {
+        if config.os == 0
+            || config.mis == 0
+            || config.max_message_size == 0
+            || config.remote_max_message_size == 0
+        {
             return Err(SctpError::InvalidConfig);
         }
         let transport = TransportConfig::default()
             .with_sctp_port(config.local_port)
-            .with_max_message_size(config.max_message_size)
+            .with_max_message_size(config.remote_max_message_size)
             .with_max_num_outbound_streams(config.os)
             .with_max_num_inbound_streams(config.mis);
         let server = match role {
@@ -426,10 +435,10 @@ impl SctpAssociation {
             PayloadProtocolIdentifier::StringEmpty | PayloadProtocolIdentifier::BinaryEmpty => &[0],
             _ => data,
         };
-        if data.len() > self.config.max_message_size as usize {
+        if data.len() > self.config.remote_max_message_size as usize {
             return Err(SctpSendError::TooLarge {
                 size: data.len(),
-                max: self.config.max_message_size,
+                max: self.config.remote_max_message_size,
             });
         }
         if self.state != SctpState::Connected {

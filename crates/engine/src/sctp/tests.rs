@@ -211,7 +211,7 @@ fn ordered_messages_arrive_in_order_with_their_ppids() {
 #[test]
 fn oversized_message_is_refused_and_association_stays_up() {
     let config = SctpConfig {
-        max_message_size: 16_384,
+        remote_max_message_size: 16_384,
         ..SctpConfig::default()
     };
     let mut pair = Pair::new(config);
