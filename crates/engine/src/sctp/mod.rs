@@ -10,8 +10,8 @@
 //!
 //! Implements: RFC 8831 (data channels over SCTP: §6.1 one association per transport, §6.5 stream
 //! reset closes a channel, §8 PPIDs 51/53/56/57 and the one-byte payload of empty messages), RFC 8832
-//! (DCEP: OPEN answered by ACK, §6; DCEP messages are sent ordered and reliable whatever the channel's
-//! type) and, through `rtc-sctp`, RFC 9260 (SCTP), RFC 3758 (partial reliability) and RFC 6525 (stream
+//! (DCEP: OPEN answered by ACK, §6; DCEP messages, and the opener's messages until the ACK, are sent
+//! ordered and reliable whatever the channel's type) and, through `rtc-sctp`, RFC 9260 (SCTP), RFC 3758 (partial reliability) and RFC 6525 (stream
 //! reset). RFC 8841 §6 `max-message-size`: ours ([`SctpConfig::max_message_size`]) bounds what we
 //! accept, the peer's ([`SctpConfig::remote_max_message_size`]) what we send.
 //!
@@ -461,7 +461,8 @@ impl SctpAssociation {
     }
 
     /// Opens a data channel on `stream_id` by sending DATA_CHANNEL_OPEN (RFC 8832 §6). The channel can
-    /// carry messages at once; [`SctpEvent::ChannelAcknowledged`] follows the peer's ACK.
+    /// carry messages at once, sent ordered and reliable until the peer's ACK
+    /// ([`SctpEvent::ChannelAcknowledged`]) and by the channel's own rule after.
     pub fn open_stream(
         &mut self,
         now: Instant,
@@ -497,7 +498,8 @@ impl SctpAssociation {
         let mut stream = association
             .open_stream(stream_id, PayloadProtocolIdentifier::Dcep)
             .map_err(refused)?;
-        // DCEP messages go ordered and reliable; the channel's own rule applies after.
+        // The OPEN, and every message until the ACK, goes ordered and reliable (RFC 8832 §6); the
+        // channel's own rule is applied when the ACK arrives.
         stream
             .set_reliability_params(false, ReliabilityType::Reliable, 0)
             .map_err(refused)?;
@@ -508,7 +510,6 @@ impl SctpAssociation {
             ordered,
             reliability,
         };
-        apply_reliability(&mut stream, channel).map_err(refused)?;
         self.channels.insert(stream_id, channel);
         self.collect_transmits(now);
         Ok(())
@@ -674,6 +675,9 @@ impl SctpAssociation {
                         });
                     }
                     Ok(DcepMessage::Ack) if channels.contains_key(&id) => {
+                        if let Some(&channel) = channels.get(&id) {
+                            let _ = apply_reliability(&mut stream, channel);
+                        }
                         events.push_back(SctpEvent::ChannelAcknowledged { stream_id: id });
                     }
                     Ok(DcepMessage::Ack) | Err(_) => *dropped += 1,
