@@ -4,6 +4,11 @@
 //! Owns: the list of such inputs, each with the test that found it. Must not: re-implement SCTP parsing;
 //! anything the library rejects cleanly by itself is left to it.
 //!
+//! The library re-frames a packet by the re-encoded size of each chunk it parsed, not by the chunk's
+//! length field, so a chunk whose length disagrees with its content makes it read the next "chunk" from
+//! inside this one. We refuse the disagreement where it is cheap to see (SACK: 16 bytes plus 4 per gap
+//! block and duplicate TSN).
+//!
 //! Known defects:
 //! - RFC 9260 §3.3.10 error causes inside ABORT and ERROR chunks: a cause whose length runs past the
 //!   end of its chunk makes the library slice out of range (panic).
@@ -111,14 +116,27 @@ pub(super) fn is_safe_for_library(packet: &[u8]) -> bool {
         if len < CHUNK_HEADER_LEN || offset + len > packet.len() {
             return true; // the library refuses this framing without panicking
         }
-        if matches!(kind, CHUNK_ABORT | CHUNK_ERROR)
-            && !error_causes_fit(&packet[offset + CHUNK_HEADER_LEN..offset + len])
-        {
+        let value = &packet[offset + CHUNK_HEADER_LEN..offset + len];
+        if matches!(kind, CHUNK_ABORT | CHUNK_ERROR) && !error_causes_fit(value) {
+            return false;
+        }
+        if kind == CHUNK_SACK && !sack_length_matches(value) {
             return false;
         }
         offset += len.next_multiple_of(4);
     }
     true
+}
+
+/// Whether a SACK's value is exactly its fixed part plus its gap blocks and duplicate TSNs
+/// (RFC 9260 §3.3.4).
+fn sack_length_matches(value: &[u8]) -> bool {
+    if value.len() < 12 {
+        return true; // the library refuses it
+    }
+    let gaps = usize::from(u16::from_be_bytes([value[8], value[9]]));
+    let dups = usize::from(u16::from_be_bytes([value[10], value[11]]));
+    value.len() == 12 + 4 * (gaps + dups)
 }
 
 /// Whether every error cause in an ABORT or ERROR chunk's value stays inside it.
@@ -196,6 +214,18 @@ mod tests {
         guard.observe_outbound(&packet(&sack));
         assert!(guard.admit(&forward(100)));
         assert!(!guard.admit(&forward(MAX_FORWARD_TSN_AHEAD)));
+    }
+
+    #[test]
+    fn sack_whose_length_disagrees_with_its_counts_is_refused() {
+        // SACK: cum TSN, a_rwnd, 1 gap block, 0 duplicates, then the gap block: length 20.
+        let good = [3, 0, 0, 20, 0, 0, 0, 9, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 3];
+        assert!(is_safe_for_library(&packet(&good)));
+        // Same counts, 4 more bytes hiding an ABORT the library would land on.
+        let mut hiding = good.to_vec();
+        hiding[3] = 24;
+        hiding.extend_from_slice(&[6, 0, 0, 8]);
+        assert!(!is_safe_for_library(&packet(&hiding)));
     }
 
     #[test]

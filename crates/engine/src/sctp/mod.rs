@@ -227,6 +227,13 @@ pub enum SctpOpenStreamError {
     },
 }
 
+/// What became of a packet handed to the library.
+enum Fed {
+    Handled,
+    NewAssociation,
+    Dropped,
+}
+
 /// What we know about a channel.
 #[derive(Clone, Copy, Debug)]
 struct Channel {
@@ -246,6 +253,7 @@ pub struct SctpAssociation {
     dropped_packets: u64,
     dropped_messages: u64,
     guard: guard::TsnGuard,
+    library_panics: u64,
 }
 
 impl std::fmt::Debug for SctpAssociation {
@@ -308,6 +316,7 @@ impl SctpAssociation {
             dropped_packets: 0,
             dropped_messages: 0,
             guard: guard::TsnGuard::default(),
+            library_panics: 0,
         };
         if role == SctpRole::Client {
             this.set_state(SctpState::Connecting);
@@ -336,25 +345,43 @@ impl SctpAssociation {
             return;
         }
         let bytes = Bytes::copy_from_slice(packet);
-        match self.endpoint.handle(now, PLACEHOLDER_ADDR, None, bytes) {
-            Some((handle, DatagramEvent::NewAssociation(association))) => {
-                if self.association.is_some() {
-                    // A second INIT that the library took for a new association: one per transport.
-                    self.dropped_packets += 1;
-                    return;
+        // Last line of defence: a panic inside the library on a packet `guard` did not foresee fails
+        // this association (its state is unknown) instead of the worker thread.
+        let endpoint = &mut self.endpoint;
+        let current = &mut self.association;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            match endpoint.handle(now, PLACEHOLDER_ADDR, None, bytes) {
+                Some((handle, DatagramEvent::NewAssociation(association))) => {
+                    if current.is_some() {
+                        // A second INIT that the library took for a new association: one per transport.
+                        return Fed::Dropped;
+                    }
+                    *current = Some((handle, association));
+                    Fed::NewAssociation
                 }
-                self.association = Some((handle, association));
-                self.set_state(SctpState::Connecting);
+                Some((handle, DatagramEvent::AssociationEvent(event))) => match current {
+                    Some((ours, association)) if *ours == handle => {
+                        association.handle_event(event);
+                        Fed::Handled
+                    }
+                    _ => Fed::Dropped,
+                },
+                _ => Fed::Dropped,
             }
-            Some((handle, DatagramEvent::AssociationEvent(event))) => match &mut self.association {
-                Some((ours, association)) if *ours == handle => association.handle_event(event),
-                _ => {
-                    self.dropped_packets += 1;
-                    return;
-                }
-            },
-            _ => {
+        }));
+        match outcome {
+            Ok(Fed::Handled) => {}
+            Ok(Fed::NewAssociation) => self.set_state(SctpState::Connecting),
+            Ok(Fed::Dropped) => {
                 self.dropped_packets += 1;
+                return;
+            }
+            Err(_) => {
+                self.dropped_packets += 1;
+                self.library_panics += 1;
+                self.association = None;
+                self.close_channels();
+                self.set_state(SctpState::Failed);
                 return;
             }
         }
@@ -403,6 +430,12 @@ impl SctpAssociation {
     /// Packets the library itself rejects are not counted (it does not say).
     pub fn dropped_packets(&self) -> u64 {
         self.dropped_packets
+    }
+
+    /// Packets on which `rtc-sctp` panicked (each failed the association); should stay 0 — a non-zero
+    /// value is a library defect for `guard` to learn.
+    pub fn library_panics(&self) -> u64 {
+        self.library_panics
     }
 
     /// Messages dropped after reassembly: larger than [`SctpConfig::max_message_size`] (what we

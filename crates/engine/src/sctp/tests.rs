@@ -386,6 +386,7 @@ fn well_formed_packets_with_garbage_chunks_do_not_tear_down_the_association() {
         }
     }
     assert_eq!(survived, 200);
+    assert_eq!(pair.server.library_panics(), 0);
 }
 
 #[test]
@@ -517,4 +518,35 @@ fn closing_a_channel_resets_its_stream_on_both_sides() {
         [(4, PPID_STRING, b"still open".to_vec())]
     );
     assert_eq!(pair.server.state(), SctpState::Connected);
+}
+
+/// Found by the `sctp_packet` fuzz target: chunks re-headed for the established association, split at
+/// 0xff; a SACK longer than its counts hides an ABORT with an overlong cause (a panic in rtc-sctp 0.21.1).
+#[test]
+fn fuzz_regression_sack_hiding_abort() {
+    const INPUT: &[u8] = &[
+        0x6f, 0x01, 0xfd, 0x00, 0x04, 0x0e, 0x01, 0x00, 0xe6, 0x18, 0xff, 0xff, 0xff, 0xff, 0x03,
+        0x00, 0x00, 0x1a, 0x00, 0x99, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0xb4, 0x00, 0x10, 0x01, 0x99, 0xb4, 0x51, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe6,
+        0x1c, 0xff, 0xff, 0xff, 0xff, 0x03, 0x00, 0x00, 0x1a, 0x00, 0x99, 0x00, 0xbd, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x0a, 0x0e, 0x0e, 0x06, 0x99, 0xb4,
+        0x51, 0xff,
+    ];
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "fuzz", "")
+        .unwrap();
+    pair.client
+        .send(pair.now, 0, PPID_STRING, b"hello")
+        .unwrap();
+    let sample = pair.client.poll_transmit(pair.now).unwrap();
+    pair.server.handle_packet(pair.now, &sample);
+    for piece in INPUT[1..].split(|&b| b == 0xff).filter(|p| !p.is_empty()) {
+        let mut p = sample[..8].to_vec();
+        p.extend_from_slice(&[0; 4]);
+        p.extend_from_slice(piece);
+        fix_checksum(&mut p);
+        pair.server.handle_packet(pair.now, &p);
+    }
+    assert_eq!(pair.server.library_panics(), 0);
 }
