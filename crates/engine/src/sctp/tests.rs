@@ -550,3 +550,43 @@ fn fuzz_regression_sack_hiding_abort() {
     }
     assert_eq!(pair.server.library_panics(), 0);
 }
+
+/// Found by the `sctp_packet` fuzz target after the SACK check: another chunk whose content disagrees
+/// with its length hides an ERROR chunk with an overlong cause. Not in `guard`'s list: the library panics,
+/// and `handle_packet` turns that into a failed association instead of a dead thread.
+#[test]
+fn library_panic_fails_the_association_cleanly() {
+    const INPUT: &[u8] = &[
+        0x6f, 0x08, 0x80, 0x00, 0x09, 0x09, 0x80, 0x00, 0x09, 0x09, 0xd6, 0xd6, 0x09, 0xd6,
+    ];
+    let mut pair = Pair::connected();
+    pair.client
+        .open_stream(pair.now, 0, true, Reliability::Reliable, "fuzz", "")
+        .unwrap();
+    pair.client
+        .send(pair.now, 0, PPID_STRING, b"hello")
+        .unwrap();
+    let sample = pair.client.poll_transmit(pair.now).unwrap();
+    pair.server.handle_packet(pair.now, &sample);
+    pair.run(Duration::from_millis(100));
+    for piece in INPUT[1..].split(|&b| b == 0xff).filter(|p| !p.is_empty()) {
+        let mut p = sample[..8].to_vec();
+        p.extend_from_slice(&[0; 4]);
+        p.extend_from_slice(piece);
+        fix_checksum(&mut p);
+        pair.server.handle_packet(pair.now, &p);
+    }
+    assert_eq!(pair.server.library_panics(), 1);
+    assert_eq!(pair.server.state(), SctpState::Failed);
+    pair.server_events
+        .extend(std::iter::from_fn(|| pair.server.poll_event()));
+    assert!(
+        pair.server_events
+            .contains(&SctpEvent::StreamClosed { stream_id: 0 })
+    );
+    assert_eq!(
+        pair.server.send(pair.now, 0, PPID_STRING, b"x"),
+        Err(SctpSendError::NotConnected)
+    );
+    assert_eq!(pair.server.poll_timeout(), None);
+}
