@@ -473,26 +473,7 @@ fn receive(
             let token = event.token().0;
             let fd = mio_sockets[token].as_raw_fd();
             loop {
-                let count = {
-                    let mut slices = buffers.each_mut().map(|b| [IoSliceMut::new(&mut b[..])]);
-                    match recvmmsg(
-                        fd,
-                        &mut headers,
-                        slices.iter_mut(),
-                        MsgFlags::MSG_DONTWAIT,
-                        None,
-                    ) {
-                        Ok(results) => {
-                            let mut count = 0;
-                            for (slot, r) in lengths.iter_mut().zip(results) {
-                                *slot = r.bytes;
-                                count += 1;
-                            }
-                            count
-                        }
-                        Err(_) => 0,
-                    }
-                };
+                let count = recv_batch(fd, &mut headers, &mut buffers, &mut lengths);
                 if count == 0 {
                     break;
                 }
@@ -595,26 +576,7 @@ fn relay(socket: UdpSocket, destinations: &[SocketAddr], stop: &AtomicBool) -> u
             continue;
         }
         loop {
-            let count = {
-                let mut slices = in_buffers.each_mut().map(|b| [IoSliceMut::new(&mut b[..])]);
-                match recvmmsg(
-                    fd,
-                    &mut recv_headers,
-                    slices.iter_mut(),
-                    MsgFlags::MSG_DONTWAIT,
-                    None,
-                ) {
-                    Ok(results) => {
-                        let mut count = 0;
-                        for (slot, r) in in_lengths.iter_mut().zip(results) {
-                            *slot = r.bytes;
-                            count += 1;
-                        }
-                        count
-                    }
-                    Err(_) => 0,
-                }
-            };
+            let count = recv_batch(fd, &mut recv_headers, &mut in_buffers, &mut in_lengths);
             if count == 0 {
                 break;
             }
@@ -1169,4 +1131,26 @@ fn main() {
         }
         tokio::task::block_in_place(|| control.shutdown());
     });
+}
+
+/// One non-blocking `recvmmsg` of up to [`BATCH`] datagrams; their lengths go to `lengths`. 0 when nothing
+/// (or an error) was read.
+fn recv_batch(
+    fd: RawFd,
+    headers: &mut MultiHeaders<SockaddrStorage>,
+    buffers: &mut [[u8; 2048]; BATCH],
+    lengths: &mut [usize; BATCH],
+) -> usize {
+    let mut slices = buffers.each_mut().map(|b| [IoSliceMut::new(&mut b[..])]);
+    match recvmmsg(fd, headers, slices.iter_mut(), MsgFlags::MSG_DONTWAIT, None) {
+        Ok(results) => {
+            let mut count = 0;
+            for (slot, r) in lengths.iter_mut().zip(results) {
+                *slot = r.bytes;
+                count += 1;
+            }
+            count
+        }
+        Err(_) => 0,
+    }
 }

@@ -76,22 +76,31 @@ pub(super) fn run_driver(test: &str, server: &Server, script: &str, args: &[&str
         .unwrap_or_else(|e| panic!("run node {script}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    driver_result(
+        &format!("{test}: {script}"),
+        &stdout,
+        &stderr,
+        output.status,
+    )
+}
+
+/// A driver's result: its last JSON line on stdout, which must say `ok` (as must its exit status).
+pub(super) fn driver_result(
+    what: &str,
+    stdout: &str,
+    stderr: &str,
+    status: std::process::ExitStatus,
+) -> Value {
     let result: Value = stdout
         .lines()
         .rev()
         .find(|line| line.starts_with('{'))
         .and_then(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "{test}: {script} printed no result line ({}):\n{stdout}\n{stderr}",
-                output.status
-            )
-        });
+        .unwrap_or_else(|| panic!("{what} printed no result line ({status}):\n{stdout}\n{stderr}"));
     assert!(
-        result["ok"] == true && output.status.success(),
-        "{test}: {script} failed at step {} ({}): {}\nresult: {}\ndriver log:\n{stderr}",
+        result["ok"] == true && status.success(),
+        "{what} failed at step {} ({status}): {}\nresult: {}\ndriver log:\n{stderr}",
         result["step"],
-        output.status,
         result["error"],
         serde_json::to_string_pretty(&result).unwrap_or_default(),
     );

@@ -16,7 +16,9 @@ use mediagate_engine::ice::stun::{integrity_key, write_binding_request};
 use mediagate_engine::net::{PacketKind, classify};
 use serde_json::Value;
 
-use super::browser::{FRAMES, browser_dir, media_args, require_prerequisites, run_driver};
+use super::browser::{
+    FRAMES, browser_dir, driver_result, media_args, require_prerequisites, run_driver,
+};
 use super::netns::isolated;
 use super::peers::{decode_errors, probe, scratch, start_example};
 use super::support::{Client, Server, report};
@@ -99,26 +101,7 @@ impl Driver {
             std::thread::sleep(Duration::from_millis(100));
         };
         let (out, err) = self.output();
-        let result: Value = out
-            .lines()
-            .rev()
-            .find(|line| line.starts_with('{'))
-            .and_then(|line| serde_json::from_str(line).ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "{} printed no result line ({status}):\n{out}\n{err}",
-                    self.script
-                )
-            });
-        assert!(
-            result["ok"] == true && status.success(),
-            "{} failed at step {} ({status}): {}\nresult: {}\ndriver log:\n{err}",
-            self.script,
-            result["step"],
-            result["error"],
-            serde_json::to_string_pretty(&result).unwrap_or_default(),
-        );
-        result
+        driver_result(&self.script, &out, &err, status)
     }
 }
 
