@@ -46,7 +46,7 @@ const EVENT_NAMES = [
   'transport.tuple', 'transport.rtcpTuple',
   'consumer.closed', 'consumer.paused', 'consumer.resumed', 'consumer.producerPaused',
   'consumer.producerResumed', 'consumer.layersChanged', 'consumer.score',
-  'dataConsumer.closed',
+  'dataConsumer.closed', 'dataConsumer.dataProducerPaused', 'dataConsumer.dataProducerResumed',
 ];
 
 /**

@@ -1,6 +1,7 @@
-// The page: the join form, one tile per remote broadcaster, connection states and bitrates, and the test
-// hook `window.mediagate` (state() and stats() as plain JSON, so tests need not scrape the DOM).
+// The page: the join form, one tile per remote broadcaster, connection states and bitrates, the chat panel,
+// and the test hook `window.mediagate` (state() and stats() as plain JSON, so tests need not scrape the DOM).
 
+import { BOT, CHAT } from './data.js';
 import { Session } from './session.js';
 
 const $ = (id) => document.getElementById(id);
@@ -9,6 +10,12 @@ const tiles = new Map(); // broadcasterId -> {figure, video, audio, videoStream,
 // The last byte counters seen, to turn counters into bitrates between two samples.
 let previous = null;
 let latest = { bitrates: {}, stats: null };
+// Session options for the next join (see `window.mediagate.configure`).
+let options = {};
+// Chat lines kept on the page (the session keeps more messages for the hook).
+const CHAT_LINES = 500;
+// Characters of a message shown (the rest is elided, with the message's size).
+const CHAT_SHOWN = 1000;
 
 $('join-form').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -20,11 +27,22 @@ $('join-form').addEventListener('submit', async (e) => {
 $('leave').addEventListener('click', () => stop());
 $('camera').addEventListener('change', (e) => session?.setSending('video', e.target.checked));
 $('microphone').addEventListener('change', (e) => session?.setSending('audio', e.target.checked));
+$('chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('chat-input').value;
+  if (!session || !text) return;
+  try {
+    session.data.sendChat(text);
+    $('chat-input').value = '';
+  } catch (err) {
+    chatNotice(`not sent: ${err.message}`);
+  }
+});
 // A closing page leaves, so the others drop its tile at once rather than when ICE consent expires.
 addEventListener('pagehide', () => session?.leaveOnUnload());
 
 async function start(room, name) {
-  session = new Session(room, name);
+  session = new Session(room, name, options);
   session.addEventListener('peer-added', (e) => addTile(e.detail.id, e.detail.displayName));
   session.addEventListener('peer-removed', (e) => removeTile(e.detail.id));
   session.addEventListener('track', (e) => attachTrack(e.detail.broadcasterId, e.detail.track));
@@ -34,6 +52,12 @@ async function start(room, name) {
     $('local-tile').hidden = false;
   });
   session.addEventListener('change', render);
+  session.addEventListener('message', (e) => showMessage(e.detail));
+  session.addEventListener('data-consumer-removed', (e) => {
+    if (e.detail.label === CHAT || e.detail.label === BOT) {
+      chatNotice(`${session.data.displayName(e.detail.broadcasterId)}'s ${e.detail.label} channel closed`);
+    }
+  });
   for (const id of ['room', 'name', 'join']) $(id).disabled = true;
   $('leave').disabled = false;
   try {
@@ -54,7 +78,34 @@ async function stop() {
   $('leave').disabled = $('camera').disabled = $('microphone').disabled = true;
   $('local-tile').hidden = true;
   $('local-video').srcObject = null;
+  $('chat-log').replaceChildren();
   render();
+}
+
+// --- chat -------------------------------------------------------------------------------------------------
+
+function showMessage(m) {
+  if (m.label !== CHAT && m.label !== BOT) return; // other channels are for the hook only
+  const li = document.createElement('li');
+  li.className = m.own ? 'own' : m.label;
+  const from = Object.assign(document.createElement('span'), { className: 'from', textContent: m.own ? 'you' : m.displayName });
+  let shown = m.binary ? `[${m.size} bytes of binary]` : m.text;
+  if (!m.binary && shown.length > CHAT_SHOWN) shown = `${shown.slice(0, CHAT_SHOWN)}… (${m.size} bytes)`;
+  const text = Object.assign(document.createElement('span'), { className: 'text', textContent: shown });
+  li.append(from, text);
+  appendChatLine(li);
+}
+
+function chatNotice(line) {
+  appendChatLine(Object.assign(document.createElement('li'), { className: 'notice', textContent: line }));
+}
+
+function appendChatLine(li) {
+  const log = $('chat-log');
+  const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+  log.append(li);
+  while (log.childElementCount > CHAT_LINES) log.firstElementChild.remove();
+  if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
 // --- tiles ------------------------------------------------------------------------------------------------
@@ -110,6 +161,10 @@ function render() {
       : '–';
   }
   if (session?.error) $('status').textContent = session.error;
+  const ready = !!session?.data.chatReady;
+  $('chat-input').disabled = $('chat-send').disabled = !ready;
+  $('chat-state').textContent = !session ? '' : ready ? `· ${session.data.consumers.size} channel(s) in` :
+    session.data.chatError ? `· unavailable: ${session.data.chatError}` : '· connecting';
   for (const [id, tile] of tiles) {
     const paused = [...(session?.remoteProducers.values() ?? [])].some(
       (p) => p.broadcasterId === id && p.kind === 'video' && p.paused);
@@ -179,4 +234,38 @@ window.mediagate = {
   setSending: (kind, on) => session?.setSending(kind, on),
   /** ICE restart on both transports (see Session.restartIce); resolves to the new server ufrags. */
   restartIce: () => session?.restartIce(),
+  /** Options for the next join: `{maxSctpMessageSize}` asked for both transports. */
+  configure(next) {
+    options = { ...next };
+  },
+  /** Our chat data producer's id (null before it exists). */
+  get dataProducerId() {
+    return session?.data.chat?.id ?? null;
+  },
+  /** Sends on our chat channel as the form does; throws when it is not open or the browser refuses. */
+  sendChat: (text) => {
+    if (!session) throw new Error('not joined');
+    session.data.sendChat(text);
+  },
+  /** Chat and bot messages, ours included: `{own, label, broadcasterId, displayName, text, size, at}`. */
+  chatMessages: () => messages((m) => m.label === CHAT || m.label === BOT),
+  /** Messages received on any channel, optionally only those of `label` or of data producer `dataProducerId`. */
+  dataMessages: ({ label, dataProducerId } = {}) => messages((m) => !m.own &&
+    (label === undefined || m.label === label) && (dataProducerId === undefined || m.dataProducerId === dataProducerId)),
+  /**
+   * Another data producer of ours on the send transport: `{label, ordered, maxRetransmits|maxPacketLifeTime}`;
+   * resolves to `{dataProducerId, streamId}`.
+   */
+  openDataChannel: (opts) => session.openDataChannel(opts),
+  /** Sends a string on our data producer `dataProducerId`; throws what the browser throws. */
+  sendData: (dataProducerId, data) => session.data.send(dataProducerId, data),
+  /** Consumes a remote data producer whatever its label (its messages then show in `dataMessages`). */
+  consumeData: (dataProducerId) => session.consumeData(dataProducerId),
 };
+
+function messages(keep) {
+  return (session?.data.messages ?? []).filter(keep).map((m) => ({
+    own: m.own, label: m.label, dataProducerId: m.dataProducerId, broadcasterId: m.broadcasterId,
+    displayName: m.displayName, text: m.text, size: m.size, binary: m.binary, at: m.at,
+  }));
+}

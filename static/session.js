@@ -1,21 +1,26 @@
 // One broadcaster's session in a room: joins, publishes camera and microphone on a send transport, and
-// consumes every other broadcaster's producers on a receive transport. Both WebRTC transports are signalled
-// with whole SDP documents over the REST API:
+// consumes every other broadcaster's producers on a receive transport. Both WebRTC transports carry an SCTP
+// association for data channels too (see data.js: our chat on the send one, others' chat and the bot's on the
+// receive one). Both are signalled with whole SDP documents over the REST API:
 //   send: our offer  -> POST /transports/{id}/sdp {type: 'offer'}  -> the server's answer + producer ids;
-//   recv: GET /transports/{id}/sdp (the server's offer: every consumer) -> our answer -> POST {type: 'answer'}.
+//   recv: GET /transports/{id}/sdp (the server's offer: the data section, every consumer) -> our answer ->
+//         POST {type: 'answer'}; negotiated once at join (for the data section) and whenever consumers change.
 // The room stream (opened before joining, so no event is missed) drives tiles and consumers; our own stream
 // reports the server's view of our transports (ICE/DTLS) and consumers closed under us.
 
 import { ApiError, del, get, openEvents, post, receivableCapabilities } from './api.js';
+import { CHAT, DataChannels, SCTP_OPTIONS } from './data.js';
 
 const PC_CONFIG = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
 const MEDIA = { audio: true, video: { width: 640, height: 360, frameRate: 30 } };
 
 export class Session extends EventTarget {
-  constructor(room, displayName) {
+  /** `options.maxSctpMessageSize`: what the transports ask for (default `SCTP_OPTIONS`'). */
+  constructor(room, displayName, options = {}) {
     super();
     this.room = room;
     this.displayName = displayName;
+    this.options = options;
     // A client-chosen id, so our own `broadcaster.joined` can be told apart even before the join returns.
     this.id = crypto.randomUUID();
     this.phase = 'idle'; // idle | joining | joined | left | failed
@@ -33,6 +38,7 @@ export class Session extends EventTarget {
     this.roomEvents = null;
     this.ownEvents = null;
     this.localStream = null;
+    this.data = new DataChannels(this);
   }
 
   /** Joins the room, publishes camera and microphone, and starts consuming. Throws on failure. */
@@ -54,12 +60,16 @@ export class Session extends EventTarget {
       for (const peer of joined.peers) {
         this.addPeer(peer.id, peer.displayName);
         for (const p of peer.producers) this.addRemoteProducer({ ...p, broadcasterId: peer.id });
+        for (const d of peer.dataProducers ?? []) this.data.addRemote({ ...d, broadcasterId: peer.id });
       }
       this.phase = 'joined';
       this.ownEvents = await this.run('open broadcaster events', () =>
         openEvents(`/rooms/${this.room}/broadcasters/${this.id}/events`, (n, d) => this.onOwnEvent(n, d)));
       await this.run('create send transport', () => this.createTransport('send'));
       await this.run('create recv transport', () => this.createTransport('recv'));
+      // The server's first offer carries the data section even without consumers: its SCTP association
+      // must exist before any data consumer's channel.
+      await this.enqueue('negotiate recv', () => this.negotiateRecv());
       this.localStream = await this.run('getUserMedia', () => navigator.mediaDevices.getUserMedia(MEDIA));
       this.emit('local', this.localStream);
       await this.enqueue('publish', () => this.publish());
@@ -110,10 +120,13 @@ export class Session extends EventTarget {
   // --- transports and negotiation -------------------------------------------------------------------------
 
   async createTransport(direction) {
-    const info = await post(`/rooms/${this.room}/broadcasters/${this.id}/transports`, { type: 'webrtc' });
+    const maxSctpMessageSize = this.options.maxSctpMessageSize ?? SCTP_OPTIONS.maxSctpMessageSize;
+    const info = await post(`/rooms/${this.room}/broadcasters/${this.id}/transports`,
+      { type: 'webrtc', ...SCTP_OPTIONS, maxSctpMessageSize });
     const pc = new RTCPeerConnection(PC_CONFIG);
     const t = this.transports[direction];
-    Object.assign(t, { id: info.id, pc });
+    Object.assign(t, { id: info.id, pc, sctpParameters: info.sctpParameters ?? null,
+      serverSctpState: info.sctpState ?? null });
     const changed = () => {
       t.connectionState = pc.connectionState;
       t.iceConnectionState = pc.iceConnectionState;
@@ -127,12 +140,17 @@ export class Session extends EventTarget {
     changed();
   }
 
-  /** Offers our camera and microphone on the send transport; the answer names the producers. */
+  /**
+   * Offers our camera, microphone and chat channel on the send transport; the answer names the producers,
+   * then the chat channel gets its data producer.
+   */
   async publish() {
     const { pc, id } = this.transports.send;
     for (const track of this.localStream.getTracks()) {
       pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
     }
+    // Before the offer, so that it has the m=application section the channel needs.
+    const chat = this.data.openChannel(CHAT);
     await pc.setLocalDescription(await pc.createOffer());
     this.step = 'POST send offer';
     const answer = await post(`/transports/${id}/sdp`, { type: 'offer', sdp: pc.localDescription.sdp });
@@ -144,6 +162,32 @@ export class Session extends EventTarget {
       this.producers[p.kind] = { id: p.id, mid: p.mid, paused: false, track: transceiver?.sender.track };
     }
     this.note(`published ${(answer.producers ?? []).map((p) => `${p.kind} ${p.id}`).join(', ')}`);
+    this.step = 'create chat data producer';
+    try {
+      await this.data.register(chat);
+    } catch (e) {
+      // Chat is an extra: media goes on without it.
+      this.data.chatError = e.message;
+      this.note(`no chat: ${e.message}`);
+    }
+  }
+
+  /**
+   * A further data producer of ours (label, `ordered`, `maxRetransmits` or `maxPacketLifeTime`) on the send
+   * transport's association; resolves to `{dataProducerId, streamId}`.
+   */
+  openDataChannel({ label, ...parameters }) {
+    return this.enqueue(`open data channel ${label}`, async () => {
+      const entry = await this.data.register(this.data.openChannel(label, parameters));
+      return { dataProducerId: entry.id, streamId: entry.streamId };
+    });
+  }
+
+  /** Consumes the remote data producer `id` whatever its label; resolves once the sync ran. */
+  consumeData(id) {
+    this.data.consume(id);
+    this.sync();
+    return this.queue;
   }
 
   /**
@@ -180,7 +224,10 @@ export class Session extends EventTarget {
   /** Schedules bringing our consumers in line with the remote producers. */
   sync() {
     if (this.phase !== 'joined' || !this.transports.recv.pc) return;
-    this.enqueue('sync consumers', () => this.syncConsumers()).catch((e) => this.fail(e));
+    this.enqueue('sync consumers', async () => {
+      await this.syncConsumers();
+      await this.data.sync();
+    }).catch((e) => this.fail(e));
   }
 
   /** Runs `fn` after every negotiation queued before it: one offer/answer at a time. */
@@ -268,7 +315,11 @@ export class Session extends EventTarget {
   // --- events ---------------------------------------------------------------------------------------------
 
   onRoomEvent(name, data) {
-    if (data.broadcasterId === this.id) return; // about ourselves: we already know
+    if (data.broadcasterId === this.id) {
+      // About ourselves: we already know, except that the server closed a data producer of ours.
+      if (name === 'dataProducer.closed') this.data.producerClosed(data.dataProducerId);
+      return;
+    }
     switch (name) {
       case 'broadcaster.joined':
         this.addPeer(data.broadcasterId, data.displayName);
@@ -276,6 +327,9 @@ export class Session extends EventTarget {
       case 'broadcaster.left':
         for (const p of [...this.remoteProducers.values()]) {
           if (p.broadcasterId === data.broadcasterId) this.remoteProducers.delete(p.id);
+        }
+        for (const d of [...this.data.remote.values()]) {
+          if (d.broadcasterId === data.broadcasterId) this.data.removeRemote(d.id);
         }
         this.removePeer(data.broadcasterId);
         this.sync();
@@ -287,6 +341,15 @@ export class Session extends EventTarget {
         break;
       case 'producer.closed':
         this.remoteProducers.delete(data.producerId);
+        this.sync();
+        break;
+      case 'dataProducer.added':
+        this.data.addRemote({ id: data.dataProducerId, broadcasterId: data.broadcasterId, label: data.label,
+          protocol: data.protocol });
+        this.sync();
+        break;
+      case 'dataProducer.closed':
+        this.data.removeRemote(data.dataProducerId);
         this.sync();
         break;
       case 'producer.paused':
@@ -321,6 +384,9 @@ export class Session extends EventTarget {
       case 'transport.dtlsStateChanged':
         if (t) t.serverDtlsState = data.dtlsState;
         break;
+      case 'transport.sctpStateChanged':
+        if (t) t.serverSctpState = data.sctpState;
+        break;
       case 'transport.closed':
         if (t) t.serverClosed = data.reason;
         break;
@@ -328,6 +394,18 @@ export class Session extends EventTarget {
         const c = this.consumers.get(data.consumerId);
         if (c) c.closed = true;
         this.sync();
+        break;
+      }
+      case 'dataConsumer.closed':
+        // Closed under us (its data producer closed, or someone deleted it): not consumed again.
+        this.data.unconsumable.add(data.dataProducerId);
+        this.data.closedEvents.push({ ...data, at: Date.now() });
+        this.data.consumerClosed(data.dataConsumerId, data.reason);
+        break;
+      case 'dataConsumer.dataProducerPaused':
+      case 'dataConsumer.dataProducerResumed': {
+        const c = this.data.consumers.get(data.dataConsumerId);
+        if (c) c.dataProducerPaused = name === 'dataConsumer.dataProducerPaused';
         break;
       }
       default:
@@ -401,6 +479,7 @@ export class Session extends EventTarget {
           .map(({ track, ...c }) => ({ ...c, hasTrack: !!track })),
       })),
       transports,
+      data: this.data.snapshot(),
       negotiations: this.negotiations,
       log: this.log.slice(-30),
     };
@@ -445,7 +524,7 @@ export class Session extends EventTarget {
 function blankTransport() {
   return {
     id: null, pc: null, connectionState: null, iceConnectionState: null, signalingState: null,
-    serverIceState: null, serverDtlsState: null, serverClosed: null,
+    serverIceState: null, serverDtlsState: null, serverSctpState: null, serverClosed: null, sctpParameters: null,
   };
 }
 

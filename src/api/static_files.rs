@@ -30,6 +30,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/session.js"),
     ),
     (
+        "data.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/data.js"),
+    ),
+    (
         "api.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/api.js"),

@@ -19,7 +19,7 @@
 //
 // Prints one JSON line on stdout: {ok, step, error, timeline, ...; diagnostics when it failed}.
 
-import { Run, launchChromium, launchFirefox, parseArgs, uniqueRoom, waitFor } from './lib.mjs';
+import { Run, launchChromium, launchFirefox, parseArgs, proxyInit, uniqueRoom, waitFor } from './lib.mjs';
 import { StaticPage, inbound, summary } from './static-page.mjs';
 
 const args = parseArgs();
@@ -35,37 +35,6 @@ const PORTS = Object.fromEntries(String(args.proxy ?? '').split(',').filter(Bool
 }));
 const run = new Run(`impair-${MODE}`);
 const pages = {};
-
-// Runs in the viewer's page before its scripts: rewrites remote descriptions toward the proxy, keeps every
-// RTCPeerConnection it sees (for raw getStats), counts what it rewrote.
-function viewerInit(ports) {
-  const hook = { pcs: [], rewritten: 0, removedTcp: 0 };
-  window.__impair = hook;
-  const rewrite = (sdp) => sdp.split('\r\n').flatMap((line) => {
-    if (line.startsWith('a=candidate:')) {
-      const f = line.split(' ');
-      if (f[2]?.toLowerCase() === 'tcp') {
-        hook.removedTcp++;
-        return [];
-      }
-      if (f[2]?.toLowerCase() === 'udp' && ports[f[5]]) {
-        f[4] = '127.0.0.1';
-        f[5] = String(ports[f[5]]);
-        hook.rewritten++;
-        return [f.join(' ')];
-      }
-    }
-    const m = /^m=(\S+) (\d+) (.*)$/.exec(line);
-    if (m && ports[m[2]]) return [`m=${m[1]} ${ports[m[2]]} ${m[3]}`];
-    return [line];
-  }).join('\r\n');
-  const native = RTCPeerConnection.prototype.setRemoteDescription;
-  RTCPeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
-    if (!hook.pcs.includes(this)) hook.pcs.push(this);
-    const d = description?.sdp ? { type: description.type, sdp: rewrite(description.sdp) } : description;
-    return native.call(this, d, ...rest);
-  };
-}
 
 /** The viewer's raw inbound-rtp video report (all of Chromium's counters). */
 async function rawInboundVideo(page) {
@@ -108,11 +77,11 @@ await run.main(async () => {
     const firefox = await launchFirefox(run, DTLS);
     run.set('viewer_browser', `${await firefox.version()} (DTLS variant ${DTLS})`);
     viewerPage = await firefox.newPage();
-    await viewerPage.evaluateOnNewDocument(viewerInit, PORTS);
+    await viewerPage.evaluateOnNewDocument(proxyInit, PORTS);
   } else if (VIEWER === 'chromium') {
     run.set('viewer_browser', 'chromium');
     viewerPage = await context.newPage();
-    await viewerPage.addInitScript(viewerInit, PORTS);
+    await viewerPage.addInitScript(proxyInit, PORTS);
   } else {
     throw new Error(`--viewer must be chromium or firefox, not ${VIEWER}`);
   }

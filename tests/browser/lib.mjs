@@ -215,3 +215,39 @@ export function watchConsole(page, sink) {
 export function uniqueRoom(prefix) {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * Runs in a page before its scripts (playwright `addInitScript`, puppeteer `evaluateOnNewDocument`), to put
+ * the impairment proxy (tests/process/impair.rs) between the page and the server: rewrites every remote
+ * description it applies so that the server's UDP candidates (and m= ports) in `ports` (server port -> proxy
+ * port) point at the proxy on 127.0.0.1, and drops ICE-TCP candidates. Keeps every RTCPeerConnection it sees
+ * and counts what it rewrote in `window.__impair` ({pcs, rewritten, removedTcp}).
+ */
+export function proxyInit(ports) {
+  const hook = { pcs: [], rewritten: 0, removedTcp: 0 };
+  window.__impair = hook;
+  const rewrite = (sdp) => sdp.split('\r\n').flatMap((line) => {
+    if (line.startsWith('a=candidate:')) {
+      const f = line.split(' ');
+      if (f[2]?.toLowerCase() === 'tcp') {
+        hook.removedTcp++;
+        return [];
+      }
+      if (f[2]?.toLowerCase() === 'udp' && ports[f[5]]) {
+        f[4] = '127.0.0.1';
+        f[5] = String(ports[f[5]]);
+        hook.rewritten++;
+        return [f.join(' ')];
+      }
+    }
+    const m = /^m=(\S+) (\d+) (.*)$/.exec(line);
+    if (m && ports[m[2]]) return [`m=${m[1]} ${ports[m[2]]} ${m[3]}`];
+    return [line];
+  }).join('\r\n');
+  const native = RTCPeerConnection.prototype.setRemoteDescription;
+  RTCPeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
+    if (!hook.pcs.includes(this)) hook.pcs.push(this);
+    const d = description?.sdp ? { type: description.type, sdp: rewrite(description.sdp) } : description;
+    return native.call(this, d, ...rest);
+  };
+}

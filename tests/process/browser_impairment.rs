@@ -52,7 +52,7 @@ fn webrtc_ports(server: &Server) -> Vec<u16> {
 }
 
 /// One proxy per shared port, all with `rules`; and the driver's `--proxy` argument.
-fn proxies(server: &Server, rules: &[Rule]) -> (Vec<Proxy>, String) {
+pub(super) fn proxies(server: &Server, rules: &[Rule]) -> (Vec<Proxy>, String) {
     let proxies: Vec<Proxy> = webrtc_ports(server)
         .into_iter()
         .map(|port| {
@@ -74,7 +74,7 @@ fn proxies(server: &Server, rules: &[Rule]) -> (Vec<Proxy>, String) {
 }
 
 /// Stops the proxies; their flows (those that carried anything) and per-rule totals.
-fn stop(proxies: Vec<Proxy>) -> (Vec<FlowHistory>, Vec<(String, u64, u64)>) {
+pub(super) fn stop(proxies: Vec<Proxy>) -> (Vec<FlowHistory>, Vec<(String, u64, u64)>) {
     let reports: Vec<ProxyReport> = proxies.into_iter().map(Proxy::stop).collect();
     let flows = reports.iter().flat_map(|r| r.flows.clone()).collect();
     let mut rules: Vec<(String, u64, u64)> = Vec::new();

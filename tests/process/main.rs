@@ -3,6 +3,7 @@
 //! (FFmpeg, GStreamer, Chromium, Firefox), each run inside its own network namespace ([`netns`]).
 
 mod browser;
+mod browser_data;
 mod browser_impairment;
 mod browser_interop;
 mod impair;
