@@ -100,10 +100,18 @@ function chatNotice(line) {
   appendChatLine(Object.assign(document.createElement('li'), { className: 'notice', textContent: line }));
 }
 
+// Lines wait for the end of the current task, so that a burst of messages costs one layout, not one each.
+let pendingLines = [];
+
 function appendChatLine(li) {
+  if (pendingLines.push(li) === 1) queueMicrotask(flushChatLines);
+}
+
+function flushChatLines() {
   const log = $('chat-log');
   const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-  log.append(li);
+  log.append(...pendingLines);
+  pendingLines = [];
   while (log.childElementCount > CHAT_LINES) log.firstElementChild.remove();
   if (atBottom) log.scrollTop = log.scrollHeight;
 }

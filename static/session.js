@@ -60,8 +60,9 @@ export class Session extends EventTarget {
       for (const peer of joined.peers) {
         this.addPeer(peer.id, peer.displayName);
         for (const p of peer.producers) this.addRemoteProducer({ ...p, broadcasterId: peer.id });
-        for (const d of peer.dataProducers ?? []) this.data.addRemote({ ...d, broadcasterId: peer.id });
       }
+      // Data producers that existed before our room stream opened (later ones come as dataProducer.added).
+      await this.run('list data producers', () => this.listDataProducers());
       this.phase = 'joined';
       this.ownEvents = await this.run('open broadcaster events', () =>
         openEvents(`/rooms/${this.room}/broadcasters/${this.id}/events`, (n, d) => this.onOwnEvent(n, d)));
@@ -77,6 +78,20 @@ export class Session extends EventTarget {
     } catch (e) {
       this.fail(e);
       throw e;
+    }
+  }
+
+  /** Learns the room's data producers: `GET /rooms/{id}` lists their ids, each one's resource its label. */
+  async listDataProducers() {
+    const room = await get(`/rooms/${this.room}`);
+    for (const id of room.dataProducerIds ?? []) {
+      if (this.data.remote.has(id)) continue;
+      try {
+        const p = await get(`/data-producers/${id}`);
+        this.data.addRemote({ id: p.id, broadcasterId: p.broadcasterId, label: p.label, protocol: p.protocol });
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.status !== 404) throw e; // 404: closed meanwhile
+      }
     }
   }
 

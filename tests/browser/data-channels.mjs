@@ -19,6 +19,10 @@
 //
 // Prints one JSON line on stdout: {ok, step, error, timeline, ...; diagnostics when it failed}.
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import { Run, launchChromium, parseArgs, uniqueRoom, waitFor } from './lib.mjs';
 import { CurlEvents, DataPage, curl, curlJson, firstDifference, textsFrom } from './data-lib.mjs';
 
@@ -55,11 +59,34 @@ async function curlBroadcaster(room, id, displayName, maxMessageSize = 262144) {
   return { id, events, transport };
 }
 
-/** `curl -X POST -H 'Content-Type: TYPE' --data-binary DATA …/data-producers/{id}/messages`: must be 204. */
+/**
+ * `curl -X POST -H 'Content-Type: TYPE' --data-binary DATA …/data-producers/{id}/messages` (bytes go through a
+ * file: `--data-binary @FILE`): must be 204.
+ */
 async function postMessage(dataProducerId, data, type = 'text/plain') {
-  const r = await curl(`${SERVER}/data-producers/${dataProducerId}/messages`,
-    ['-X', 'POST', '-H', `Content-Type: ${type}`, '--data-binary', data]);
-  if (r.status !== 204) throw new Error(`POST message: HTTP ${r.status}: ${r.body}`);
+  let body = data;
+  let file = null;
+  if (typeof data !== 'string') {
+    file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mediagate-data-')), 'message.bin');
+    fs.writeFileSync(file, data);
+    body = `@${file}`;
+  }
+  try {
+    const r = await curl(`${SERVER}/data-producers/${dataProducerId}/messages`,
+      ['-X', 'POST', '-H', `Content-Type: ${type}`, '--data-binary', body]);
+    if (r.status !== 204) throw new Error(`POST message: HTTP ${r.status}: ${r.body}`);
+  } finally {
+    if (file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+}
+
+/** Per received message, its arrival minus its sending time (ms), matched by text: {median, p95, max}. */
+function latencies(sent, received) {
+  const sentAt = new Map(sent.filter((m) => m.own).map((m) => [m.text, m.at]));
+  const list = received.filter((m) => !m.own && sentAt.has(m.text)).map((m) => m.at - sentAt.get(m.text))
+    .sort((x, y) => x - y);
+  const at = (q) => list[Math.min(list.length - 1, Math.floor(q * list.length))] ?? null;
+  return { count: list.length, median: at(0.5), p95: at(0.95), max: list[list.length - 1] ?? null };
 }
 
 async function stats(path) {
@@ -104,6 +131,7 @@ async function chat(context, room) {
   await pages.a.typeChat(typed);
   await pages.b.shows('Alice', typed);
   run.set('typed_ms', Date.now() - typedAt);
+  run.set('typed_latency_ms', latencies(await pages.a.chatMessages(), await pages.b.chatMessages()).max);
 
   run.step(`${COUNT} messages each way`);
   const texts = (who) => Array.from({ length: COUNT }, (_, i) => `${who} #${String(i).padStart(4, '0')} ${'·'.repeat(i % 40)}`);
@@ -118,6 +146,7 @@ async function chat(context, room) {
   const last = (list, from) => Math.max(...list.filter((m) => m.broadcasterId === from).map((m) => m.at));
   run.set('sent_ms', sentMs);
   run.set('delivered_ms', { toA: last(ma, ids.b) - started, toB: last(mb, ids.a) - started });
+  run.set('latency_ms', { toA: latencies(mb, ma), toB: latencies(ma, mb) });
 
   run.step('check order and completeness');
   const gotA = textsFrom(ma, ids.b);
@@ -168,7 +197,7 @@ async function http(context, room) {
   await pages.a.shows('Carol', 'hello from curl');
 
   run.step('curl posts binary');
-  await postMessage(producer.id, '\x00\x01\x02binary', 'application/octet-stream');
+  await postMessage(producer.id, Buffer.from('\x00\x01\x02binary', 'latin1'), 'application/octet-stream');
   const binary = await waitFor('the page receives the binary message', () => pages.a.chatMessages(),
     (list) => list.some((m) => m.binary), { timeout: 5000, interval: 50 });
   run.set('binary', binary.find((m) => m.binary));

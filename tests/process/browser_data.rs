@@ -99,11 +99,13 @@ fn two_pages_exchange_chat_messages_in_order() {
     );
     report(format_args!(
         "data-chat: {CHAT_MESSAGES} chat messages each way, all in order; sent in {} ms, delivered {} ms (to a) / \
-         {} ms (to b) after the first send; a typed line shown {} ms after the click; server: {} messages / {} \
-         bytes in, {} out",
+         {} ms (to b) after the first send, latency per message {} (to b); a typed line arrived {} ms after its \
+         send (shown {} ms after the click); server: {} messages / {} bytes in, {} out",
         result["sent_ms"],
         result["delivered_ms"]["toA"],
         result["delivered_ms"]["toB"],
+        result["latency_ms"]["toB"],
+        result["typed_latency_ms"],
         result["typed_ms"],
         producer["messagesReceived"],
         producer["bytesReceived"],

@@ -60,8 +60,9 @@ pub use negotiation::{NegotiatedProducer, NegotiationError, PublishOutcome};
 pub use producer::{ProducerInfo, ProducerOptions, ProducerScore, ProducerStats, ProducerType};
 pub use transport::{
     ConnectParameters, DirectTransportInfo, DirectTransportOptions, DirectTransportSetup,
-    PlainTransportInfo, PlainTransportOptions, PlainTransportSetup, TransportInfo, TransportOptions, TransportSetup, TransportStats, TransportType,
-    WebRtcTransportInfo, WebRtcTransportOptions, WebRtcTransportSetup,
+    PlainTransportInfo, PlainTransportOptions, PlainTransportSetup, TransportInfo,
+    TransportOptions, TransportSetup, TransportStats, TransportType, WebRtcTransportInfo,
+    WebRtcTransportOptions, WebRtcTransportSetup,
 };
 
 use crate::ids::{
