@@ -477,12 +477,20 @@ impl SctpAssociation {
         if self.state != SctpState::Connected {
             return Err(SctpSendError::NotConnected);
         }
-        if !self.channels.contains_key(&stream_id) {
+        let Some(&channel) = self.channels.get(&stream_id) else {
             return Err(SctpSendError::UnknownStream { stream_id });
-        }
+        };
         let Some((_, association)) = &mut self.association else {
             return Err(SctpSendError::NotConnected);
         };
+        if association.stream(stream_id).is_err() {
+            // A negotiated channel (`add_channel`) we send on first: the library's stream starts here.
+            let mut stream = association
+                .open_stream(stream_id, ppi)
+                .map_err(|_| SctpSendError::StreamClosed { stream_id })?;
+            apply_reliability(&mut stream, channel)
+                .map_err(|_| SctpSendError::StreamClosed { stream_id })?;
+        }
         let mut stream = association
             .stream(stream_id)
             .map_err(|_| SctpSendError::StreamClosed { stream_id })?;
@@ -546,6 +554,18 @@ impl SctpAssociation {
         self.channels.insert(stream_id, channel);
         self.collect_transmits(now);
         Ok(())
+    }
+
+    /// Registers a negotiated data channel on `stream_id` (RFC 8832 §4: agreed out of band, no DCEP):
+    /// its messages are delivered and [`Self::send`] accepts it. Re-adding an id replaces its rule.
+    pub fn add_channel(&mut self, stream_id: u16, ordered: bool, reliability: Reliability) {
+        self.channels.insert(
+            stream_id,
+            Channel {
+                ordered,
+                reliability,
+            },
+        );
     }
 
     /// Closes one data channel by resetting its outgoing stream (RFC 8831 §6.7, RFC 6525); the peer
