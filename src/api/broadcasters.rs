@@ -113,6 +113,7 @@ fn transport_options(body: &Value) -> Result<TransportOptions, ApiError> {
     match body.get("type").and_then(Value::as_str) {
         Some("plain") => parse_json(&bytes).map(TransportOptions::Plain),
         Some("webrtc") => parse_json(&bytes).map(TransportOptions::Webrtc),
+        Some("direct") => parse_json(&bytes).map(TransportOptions::Direct),
         // A missing or unknown `type`: the enum's own error names it.
         _ => parse_json(&bytes),
     }

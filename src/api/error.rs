@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use mediagate_engine::ortc::OrtcError;
 use mediagate_engine::router::{
     ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, NegotiationError,
-    ProduceDataError, ProduceError, RestartIceError,
+    ProduceDataError, ProduceError, RestartIceError, SendDataError,
 };
 use mediagate_engine::sdp::SdpError;
 use serde::Serialize;
@@ -20,6 +20,7 @@ use crate::control::{
     AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
     CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
+    SendDataMessageError,
 };
 
 /// An RFC 9457 problem details object.
@@ -277,6 +278,10 @@ impl From<CreateDataProducerError> for ApiError {
                 ProduceDataError::StreamIdOutOfRange { .. } => {
                     Self::unprocessable("sctpStreamParameters.streamId", e.to_string())
                 }
+                ProduceDataError::StreamParametersRequired
+                | ProduceDataError::StreamParametersOnDirect => {
+                    Self::unprocessable("sctpStreamParameters", e.to_string())
+                }
             },
         }
     }
@@ -293,6 +298,24 @@ impl From<CreateDataConsumerError> for ApiError {
                 }
                 ConsumeDataError::Rejected(e) => e.into(),
                 ConsumeDataError::NoStreamAvailable(_) => Self::unavailable(e.to_string()),
+            },
+        }
+    }
+}
+
+impl From<SendDataMessageError> for ApiError {
+    fn from(e: SendDataMessageError) -> Self {
+        match e {
+            SendDataMessageError::Access(e) => e.into(),
+            SendDataMessageError::Refused(e) => match e {
+                SendDataError::NotFound(_) => Self::not_found(e.to_string()),
+                SendDataError::NotDirect(_) => {
+                    Self::new(StatusCode::CONFLICT, e.to_string()).with_field(Some("dataProducerId"))
+                }
+                SendDataError::TooLarge { .. } => {
+                    Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).with_field(Some("body"))
+                }
+                SendDataError::InvalidPpid(_) => Self::bad_request(Some("ppid"), e.to_string()),
             },
         }
     }

@@ -66,8 +66,9 @@ pub struct LegacyDataConsumerInfo {
     /// The data consumer.
     #[serde(flatten)]
     pub data_consumer: DataConsumerInfo,
-    /// Its SCTP stream id.
-    pub stream_id: u16,
+    /// Its SCTP stream id (absent on a direct transport).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<u16>,
 }
 
 /// Connects a broadcaster's transport (`{dtlsParameters}` for WebRTC).
@@ -166,7 +167,7 @@ async fn consume_data(
     };
     let data_consumer = control.consume_data(transport, options).await?;
     Ok(axum::Json(LegacyDataConsumerInfo {
-        stream_id: data_consumer.sctp_stream_parameters.stream_id,
+        stream_id: data_consumer.sctp_stream_parameters.map(|p| p.stream_id),
         data_consumer,
     }))
 }

@@ -4,7 +4,7 @@ use mediagate_engine::ids::{BroadcasterId, RoomId};
 use mediagate_engine::ortc::OrtcError;
 use mediagate_engine::router::{
     ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, JoinError as RouterJoinError,
-    NegotiationError, NotFound, ProduceDataError, ProduceError, RestartIceError,
+    NegotiationError, NotFound, ProduceDataError, ProduceError, RestartIceError, SendDataError,
 };
 
 use crate::runtime::WorkerGone;
@@ -127,4 +127,8 @@ engine_operation_error!(
 engine_operation_error!(
     /// Why a consumer's receiver SDP cannot be made.
     ConsumerSdpAccessError wraps ConsumerSdpError
+);
+engine_operation_error!(
+    /// Why a message could not be sent through a data producer.
+    SendDataMessageError wraps SendDataError
 );

@@ -21,8 +21,9 @@ use mediagate_engine::ids::{
 use mediagate_engine::ortc;
 use mediagate_engine::router::{
     BroadcasterInfo, BroadcasterOptions, ConnectParameters, ConsumerInfo, ConsumerLayers,
-    ConsumerOptions, ConsumerStatsReport, DataConsumerInfo, DataConsumerOptions, DataProducerInfo,
-    DataProducerOptions, Device, NotFound, PeerInfo, PlainTransportOptions, PlainTransportSetup,
+    ConsumerOptions, ConsumerStatsReport, DataConsumerInfo, DataConsumerOptions, DataConsumerStats,
+    DataProducerInfo, DataProducerOptions, DataProducerStats, DirectTransportOptions,
+    DirectTransportSetup, Device, NotFound, PeerInfo, PlainTransportOptions, PlainTransportSetup,
     ProducerInfo, ProducerOptions, ProducerStats, PublishOutcome, Router, RouterCounts,
     RouterEvent, RouterInfo, TransportInfo, TransportOptions, TransportSetup, TransportStats,
     WebRtcTransportOptions, WebRtcTransportSetup,
@@ -46,6 +47,7 @@ pub use error::{
     AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
     CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
+    SendDataMessageError,
 };
 
 /// Control-plane settings.
@@ -725,6 +727,14 @@ impl Control {
                     certificate: self.inner.certificate.dtls.clone(),
                 })
             }
+            TransportOptions::Direct(DirectTransportOptions { max_message_size }) => {
+                if *max_message_size == 0 {
+                    return Err(invalid("maxMessageSize", "must be at least 1"));
+                }
+                Ok(PendingSetup::Direct(DirectTransportSetup {
+                    max_message_size: *max_message_size,
+                }))
+            }
         }
     }
 
@@ -1039,6 +1049,46 @@ impl Control {
             .await??)
     }
 
+    /// Pauses or resumes a data producer.
+    pub async fn set_data_producer_paused(
+        &self,
+        id: DataProducerId,
+        paused: bool,
+    ) -> Result<DataProducerInfo, AccessError> {
+        Ok(self
+            .on_object(id.as_uuid(), NotFound::DataProducer(id), move |r| {
+                r.set_data_producer_paused(id, paused)
+            })
+            .await??)
+    }
+
+    /// A data producer's counters.
+    pub async fn data_producer_stats(
+        &self,
+        id: DataProducerId,
+    ) -> Result<DataProducerStats, AccessError> {
+        Ok(self
+            .on_object(id.as_uuid(), NotFound::DataProducer(id), move |r| {
+                r.data_producer_stats(id)
+            })
+            .await??)
+    }
+
+    /// Sends a message into the room through a direct data producer.
+    pub async fn send_data_message(
+        &self,
+        id: DataProducerId,
+        ppid: u32,
+        data: bytes::Bytes,
+    ) -> Result<(), SendDataMessageError> {
+        let room = self.room_of(id.as_uuid(), NotFound::DataProducer(id))?;
+        Ok(self
+            .on_room(&room, move |r| {
+                r.send_data_message(std::time::Instant::now(), id, ppid, &data)
+            })
+            .await??)
+    }
+
     /// Creates a data consumer on a transport.
     pub async fn consume_data(
         &self,
@@ -1060,6 +1110,31 @@ impl Control {
         Ok(self
             .on_object(id.as_uuid(), NotFound::DataConsumer(id), move |r| {
                 r.data_consumer(id)
+            })
+            .await??)
+    }
+
+    /// Pauses or resumes a data consumer.
+    pub async fn set_data_consumer_paused(
+        &self,
+        id: DataConsumerId,
+        paused: bool,
+    ) -> Result<DataConsumerInfo, AccessError> {
+        Ok(self
+            .on_object(id.as_uuid(), NotFound::DataConsumer(id), move |r| {
+                r.set_data_consumer_paused(id, paused)
+            })
+            .await??)
+    }
+
+    /// A data consumer's counters.
+    pub async fn data_consumer_stats(
+        &self,
+        id: DataConsumerId,
+    ) -> Result<DataConsumerStats, AccessError> {
+        Ok(self
+            .on_object(id.as_uuid(), NotFound::DataConsumer(id), move |r| {
+                r.data_consumer_stats(id)
             })
             .await??)
     }
@@ -1095,6 +1170,8 @@ enum PendingSetup {
         enable_tcp: bool,
         certificate: Arc<mediagate_engine::dtls::DtlsCertificate>,
     },
+    /// No sockets.
+    Direct(DirectTransportSetup),
 }
 
 /// On the worker thread: binds a transport's sockets and adds it to the room.
@@ -1228,6 +1305,7 @@ fn bind_and_create(
                 certificate,
             })
         }
+        PendingSetup::Direct(setup) => TransportSetup::Direct(setup),
     };
     let owner = owner.clone();
     w.with_room(room, move |r| {

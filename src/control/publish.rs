@@ -282,6 +282,84 @@ impl Control {
                     }),
                     by_request(reason).then_some(&broadcaster_id),
                 ),
+                RouterEvent::TransportSctpStateChanged {
+                    broadcaster_id,
+                    transport_id,
+                    sctp_state,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::TransportSctpStateChanged(event::TransportSctpStateChanged {
+                        transport_id,
+                        sctp_state,
+                    }),
+                ),
+                RouterEvent::DataProducerPaused {
+                    broadcaster_id,
+                    data_producer_id,
+                } => hub.publish_room_except(
+                    room,
+                    Event::DataProducerPaused(event::DataProducerPauseChanged {
+                        data_producer_id,
+                        broadcaster_id: broadcaster_id.clone(),
+                    }),
+                    Some(&broadcaster_id),
+                ),
+                RouterEvent::DataProducerResumed {
+                    broadcaster_id,
+                    data_producer_id,
+                } => hub.publish_room_except(
+                    room,
+                    Event::DataProducerResumed(event::DataProducerPauseChanged {
+                        data_producer_id,
+                        broadcaster_id: broadcaster_id.clone(),
+                    }),
+                    Some(&broadcaster_id),
+                ),
+                RouterEvent::DataConsumerDataProducerPaused {
+                    broadcaster_id,
+                    data_consumer_id,
+                    data_producer_id,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::DataConsumerDataProducerPaused(
+                        event::DataConsumerProducerPauseChanged {
+                            data_consumer_id,
+                            data_producer_id,
+                        },
+                    ),
+                ),
+                RouterEvent::DataConsumerDataProducerResumed {
+                    broadcaster_id,
+                    data_consumer_id,
+                    data_producer_id,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::DataConsumerDataProducerResumed(
+                        event::DataConsumerProducerPauseChanged {
+                            data_consumer_id,
+                            data_producer_id,
+                        },
+                    ),
+                ),
+                RouterEvent::DataConsumerMessage {
+                    broadcaster_id,
+                    data_consumer_id,
+                    data_producer_id,
+                    ppid,
+                    data,
+                } => hub.publish_broadcaster(
+                    room,
+                    &broadcaster_id,
+                    Event::DataConsumerMessage(event::DataConsumerMessage::new(
+                        data_consumer_id,
+                        data_producer_id,
+                        ppid,
+                        data,
+                    )),
+                ),
                 RouterEvent::DataConsumerClosed {
                     broadcaster_id,
                     data_consumer_id,

@@ -283,6 +283,86 @@ pub struct DataConsumerClosed {
     pub reason: CloseReason,
 }
 
+/// Payload of `dataProducer.paused` and `dataProducer.resumed` (room events).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataProducerPauseChanged {
+    /// The data producer.
+    pub data_producer_id: DataProducerId,
+    /// Its owner.
+    pub broadcaster_id: BroadcasterId,
+}
+
+/// Payload of `dataConsumer.dataProducerPaused` and `dataConsumer.dataProducerResumed`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataConsumerProducerPauseChanged {
+    /// The data consumer.
+    pub data_consumer_id: DataConsumerId,
+    /// Its data producer.
+    pub data_producer_id: DataProducerId,
+}
+
+/// How a message's bytes are written in `dataConsumer.message`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageEncoding {
+    /// UTF-8 text as is (string PPIDs 51 and 56 whose bytes are valid UTF-8).
+    Text,
+    /// Standard base64 (binary PPIDs 53 and 57, and strings that are not valid UTF-8).
+    Base64,
+}
+
+/// Payload of `dataConsumer.message`: a message for a data consumer of a direct transport.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataConsumerMessage {
+    /// The data consumer.
+    pub data_consumer_id: DataConsumerId,
+    /// The data producer it came from.
+    pub data_producer_id: DataProducerId,
+    /// WebRTC payload protocol identifier: 51 string, 53 binary, 56 empty string, 57 empty binary.
+    pub ppid: u32,
+    /// How `data` is written.
+    pub encoding: MessageEncoding,
+    /// The message.
+    pub data: String,
+}
+
+impl DataConsumerMessage {
+    /// The event for one message: strings as text when they are UTF-8, everything else as base64.
+    pub fn new(
+        data_consumer_id: DataConsumerId,
+        data_producer_id: DataProducerId,
+        ppid: u32,
+        data: Vec<u8>,
+    ) -> Self {
+        use base64::Engine as _;
+        let string = matches!(
+            ppid,
+            mediagate_engine::sctp::PPID_STRING | mediagate_engine::sctp::PPID_STRING_EMPTY
+        );
+        let (encoding, data) = match String::from_utf8(data) {
+            Ok(text) if string => (MessageEncoding::Text, text),
+            Ok(text) => (
+                MessageEncoding::Base64,
+                base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+            ),
+            Err(e) => (
+                MessageEncoding::Base64,
+                base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+            ),
+        };
+        Self {
+            data_consumer_id,
+            data_producer_id,
+            ppid,
+            encoding,
+            data,
+        }
+    }
+}
+
 /// An event of a room or broadcaster stream. Serialises as its payload alone; its SSE name is [`Event::name`].
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
@@ -335,6 +415,16 @@ pub enum Event {
     ConsumerScoreChanged(ConsumerScoreChanged),
     /// `dataConsumer.closed`.
     DataConsumerClosed(DataConsumerClosed),
+    /// `dataProducer.paused` (room event).
+    DataProducerPaused(DataProducerPauseChanged),
+    /// `dataProducer.resumed` (room event).
+    DataProducerResumed(DataProducerPauseChanged),
+    /// `dataConsumer.dataProducerPaused`.
+    DataConsumerDataProducerPaused(DataConsumerProducerPauseChanged),
+    /// `dataConsumer.dataProducerResumed`.
+    DataConsumerDataProducerResumed(DataConsumerProducerPauseChanged),
+    /// `dataConsumer.message` (direct transports).
+    DataConsumerMessage(DataConsumerMessage),
 }
 
 impl Event {
@@ -365,6 +455,11 @@ impl Event {
             Event::ConsumerLayersChanged(_) => "consumer.layersChanged",
             Event::ConsumerScoreChanged(_) => "consumer.score",
             Event::DataConsumerClosed(_) => "dataConsumer.closed",
+            Event::DataProducerPaused(_) => "dataProducer.paused",
+            Event::DataProducerResumed(_) => "dataProducer.resumed",
+            Event::DataConsumerDataProducerPaused(_) => "dataConsumer.dataProducerPaused",
+            Event::DataConsumerDataProducerResumed(_) => "dataConsumer.dataProducerResumed",
+            Event::DataConsumerMessage(_) => "dataConsumer.message",
         }
     }
 
@@ -382,6 +477,8 @@ impl Event {
                 | Event::ProducerResumed(_)
                 | Event::DataProducerAdded(_)
                 | Event::DataProducerClosed(_)
+                | Event::DataProducerPaused(_)
+                | Event::DataProducerResumed(_)
                 | Event::RoomClosed(_)
         )
     }
@@ -425,4 +522,5 @@ event_from_payload!(
     ConsumerLayersChanged,
     ConsumerScoreChanged,
     DataConsumerClosed,
+    DataConsumerMessage,
 );

@@ -146,6 +146,34 @@ pub enum ProduceDataError {
         /// Incoming streams of the association.
         mis: u16,
     },
+    /// An SCTP transport needs the stream the endpoint sends on.
+    #[error("sctpStreamParameters: required on a transport with SCTP")]
+    StreamParametersRequired,
+    /// A direct transport has no SCTP streams.
+    #[error("sctpStreamParameters: not allowed on a direct transport (it has no SCTP)")]
+    StreamParametersOnDirect,
+}
+
+/// Why a message could not be sent into the room through a data producer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendDataError {
+    /// Unknown data producer.
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// Only data producers of direct transports take messages from the API.
+    #[error("data producer {0} is not on a direct transport: its endpoint sends over SCTP")]
+    NotDirect(DataProducerId),
+    /// The message exceeds the transport's maximum.
+    #[error("message of {size} bytes exceeds the transport's maxMessageSize of {max} bytes")]
+    TooLarge {
+        /// Message size.
+        size: usize,
+        /// The limit.
+        max: u32,
+    },
+    /// Not a WebRTC data channel PPID.
+    #[error("ppid {0} is not a WebRTC string or binary PPID (51, 53, 56, 57)")]
+    InvalidPpid(u32),
 }
 
 /// Why a data consumer could not be created.

@@ -241,4 +241,58 @@ pub enum RouterEvent {
         /// Why.
         reason: CloseReason,
     },
+    /// A transport's SCTP association changed state.
+    TransportSctpStateChanged {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The transport.
+        transport_id: TransportId,
+        /// The new state.
+        sctp_state: crate::transport_parameters::SctpState,
+    },
+    /// A data producer was paused (by its owner's request).
+    DataProducerPaused {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The data producer.
+        data_producer_id: DataProducerId,
+    },
+    /// A data producer was resumed (by its owner's request).
+    DataProducerResumed {
+        /// Owner.
+        broadcaster_id: BroadcasterId,
+        /// The data producer.
+        data_producer_id: DataProducerId,
+    },
+    /// A data consumer's data producer was paused.
+    DataConsumerDataProducerPaused {
+        /// The data consumer's owner.
+        broadcaster_id: BroadcasterId,
+        /// The data consumer.
+        data_consumer_id: DataConsumerId,
+        /// Its data producer.
+        data_producer_id: DataProducerId,
+    },
+    /// A data consumer's data producer was resumed.
+    DataConsumerDataProducerResumed {
+        /// The data consumer's owner.
+        broadcaster_id: BroadcasterId,
+        /// The data consumer.
+        data_consumer_id: DataConsumerId,
+        /// Its data producer.
+        data_producer_id: DataProducerId,
+    },
+    /// A message for a data consumer on a direct transport (delivered over its owner's event stream).
+    DataConsumerMessage {
+        /// The data consumer's owner.
+        broadcaster_id: BroadcasterId,
+        /// The data consumer.
+        data_consumer_id: DataConsumerId,
+        /// The data producer it came from.
+        data_producer_id: DataProducerId,
+        /// WebRTC payload protocol identifier: 51 string, 53 binary, 56/57 empty (RFC 8831 §8).
+        ppid: u32,
+        /// The message.
+        data: Vec<u8>,
+    },
 }

@@ -323,6 +323,7 @@ fn media_path(
             let (socket, destination, srtp) = state.media_path()?;
             Some((socket, destination, Some(srtp)))
         }
+        TransportKind::Direct(_) => None,
     }
 }
 
@@ -339,6 +340,7 @@ fn rtcp_path(
             let (socket, destination, srtp) = state.media_path()?;
             Some((socket, destination, Some(srtp)))
         }
+        TransportKind::Direct(_) => None,
     }
 }
 
@@ -373,6 +375,46 @@ fn send_rtcp(
 pub(super) enum Accepted {
     Rtp(usize),
     Rtcp(usize),
+    /// An SCTP packet (the whole datagram) on a plain transport.
+    Sctp,
+}
+
+/// Comedia: latches a plain transport's remote RTP (and muxed RTCP) or RTCP tuple to `from`; the event
+/// that tells its owner.
+fn latch(
+    transport: &mut Transport,
+    transport_id: TransportId,
+    on_rtcp_socket: bool,
+    from: SocketAddr,
+) -> Option<RouterEvent> {
+    let TransportKind::Plain(plain) = &mut transport.kind else {
+        return None;
+    };
+    if on_rtcp_socket {
+        plain.remote_rtcp = Some(from);
+    } else {
+        plain.remote_rtp = Some(from);
+        if plain.setup.rtcp_mux {
+            plain.remote_rtcp = Some(from);
+        }
+    }
+    let super::TransportInfo::Plain(info) = transport.info() else {
+        return None;
+    };
+    if on_rtcp_socket {
+        info.rtcp_tuple
+            .map(|tuple| RouterEvent::TransportRtcpTuple {
+                broadcaster_id: transport.owner.clone(),
+                transport_id,
+                tuple,
+            })
+    } else {
+        Some(RouterEvent::TransportTuple {
+            broadcaster_id: transport.owner.clone(),
+            transport_id,
+            tuple: info.tuple,
+        })
+    }
 }
 
 impl Router {
@@ -403,6 +445,7 @@ impl Router {
         match accepted {
             Accepted::Rtp(len) => self.handle_rtp(now, transport_id, &mut data[..len], out),
             Accepted::Rtcp(len) => self.handle_rtcp(now, transport_id, &data[..len], out),
+            Accepted::Sctp => self.handle_sctp_packet(now, transport_id, data, out),
         }
     }
 
@@ -434,6 +477,30 @@ impl Router {
             return None;
         };
         let on_rtcp_socket = plain.setup.rtcp_socket == Some(socket);
+        if transport.sctp.is_some()
+            && !on_rtcp_socket
+            && super::sctp_link::looks_like_sctp(data)
+        {
+            // SCTP over UDP (RFC 6951 style, as mediasoup): from the RTP tuple, which it may latch.
+            match plain.remote_rtp {
+                Some(remote) if remote != from => {
+                    stats.dropped_unexpected_source += 1;
+                    stats.packets_dropped += 1;
+                    return None;
+                }
+                None if !plain.setup.comedia => {
+                    stats.dropped_unexpected_source += 1;
+                    stats.packets_dropped += 1;
+                    return None;
+                }
+                Some(_) => {}
+                None => {
+                    let event = latch(transport, transport_id, false, from);
+                    self.events.extend(event);
+                }
+            }
+            return Some(Accepted::Sctp);
+        }
         let kind = classify(data);
         let is_rtp = match kind {
             PacketKind::Rtp if !on_rtcp_socket => true,
@@ -493,33 +560,8 @@ impl Router {
         }
         if expected.is_none() {
             // Comedia: the first valid packet names the remote end.
-            let rtcp_tuple = on_rtcp_socket;
-            if on_rtcp_socket {
-                plain.remote_rtcp = Some(from);
-            } else {
-                plain.remote_rtp = Some(from);
-                if plain.setup.rtcp_mux {
-                    plain.remote_rtcp = Some(from);
-                }
-            }
-            let info = transport.info();
-            if let super::TransportInfo::Plain(info) = info {
-                let event = if rtcp_tuple {
-                    info.rtcp_tuple
-                        .map(|tuple| RouterEvent::TransportRtcpTuple {
-                            broadcaster_id: transport.owner.clone(),
-                            transport_id,
-                            tuple,
-                        })
-                } else {
-                    Some(RouterEvent::TransportTuple {
-                        broadcaster_id: transport.owner.clone(),
-                        transport_id,
-                        tuple: info.tuple,
-                    })
-                };
-                self.events.extend(event);
-            }
+            let event = latch(transport, transport_id, on_rtcp_socket, from);
+            self.events.extend(event);
         }
         Some(if is_rtp {
             Accepted::Rtp(len)
@@ -1089,7 +1131,13 @@ impl Router {
             .values()
             .filter_map(IncomingBwe::poll_timeout)
             .min();
-        [keyframe_retry, reports, bwe, self.webrtc_poll_timeout()]
+        [
+            keyframe_retry,
+            reports,
+            bwe,
+            self.webrtc_poll_timeout(),
+            self.sctp_poll_timeout(),
+        ]
             .into_iter()
             .flatten()
             .min()
@@ -1102,6 +1150,7 @@ impl Router {
         self.last_now = Some(now);
         self.clock_anchor = Some((now, unix));
         self.webrtc_handle_timeout(now, out);
+        self.sctp_handle_timeout(now, out);
         for producer_id in std::mem::take(&mut self.pending_keyframe_requests) {
             self.request_keyframe(now, producer_id, out);
         }

@@ -23,6 +23,7 @@ mod media;
 mod negotiation;
 mod producer;
 mod rng;
+mod sctp_link;
 mod transport;
 mod webrtc;
 
@@ -47,18 +48,19 @@ pub use consumer::{
     ConsumerStatsReport, ConsumerType,
 };
 pub use data::{
-    DataConsumerInfo, DataConsumerOptions, DataProducerInfo, DataProducerOptions, DataType,
+    DataConsumerInfo, DataConsumerOptions, DataConsumerStats, DataProducerInfo,
+    DataProducerOptions, DataProducerStats, DataType,
 };
 pub use errors::{
     ConnectError, ConsumeDataError, ConsumeError, ConsumerSdpError, JoinError, NotFound,
-    ProduceDataError, ProduceError, RestartIceError,
+    ProduceDataError, ProduceError, RestartIceError, SendDataError,
 };
 pub use events::{CloseReason, RouterEvent};
 pub use negotiation::{NegotiatedProducer, NegotiationError, PublishOutcome};
 pub use producer::{ProducerInfo, ProducerOptions, ProducerScore, ProducerStats, ProducerType};
 pub use transport::{
-    ConnectParameters, PlainTransportInfo, PlainTransportOptions, PlainTransportSetup,
-    TransportInfo, TransportOptions, TransportSetup, TransportStats, TransportType,
+    ConnectParameters, DirectTransportInfo, DirectTransportOptions, DirectTransportSetup,
+    PlainTransportInfo, PlainTransportOptions, PlainTransportSetup, TransportInfo, TransportOptions, TransportSetup, TransportStats, TransportType,
     WebRtcTransportInfo, WebRtcTransportOptions, WebRtcTransportSetup,
 };
 

@@ -314,7 +314,7 @@ impl Router {
                 TransportKind::WebRtc(state) => {
                     state.remote_dtls.is_some() || state.dtls_state != DtlsState::New
                 }
-                TransportKind::Plain(_) => true,
+                TransportKind::Plain(_) | TransportKind::Direct(_) => true,
             });
         if !connected {
             let _ = self.connect_transport(

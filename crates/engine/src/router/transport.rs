@@ -28,6 +28,8 @@ pub enum TransportType {
     Plain,
     /// WebRTC: ICE-lite, DTLS, SRTP, SCTP.
     Webrtc,
+    /// No network: data messages in and out over HTTP (mediasoup's DirectTransport).
+    Direct,
 }
 
 /// A plain transport's local endpoints and settings, bound by the runtime before creation.
@@ -70,6 +72,13 @@ pub struct WebRtcTransportSetup {
     pub certificate: std::sync::Arc<crate::dtls::DtlsCertificate>,
 }
 
+/// A direct transport's settings.
+#[derive(Clone, Copy, Debug)]
+pub struct DirectTransportSetup {
+    /// Largest message accepted from HTTP or delivered to its data consumers, in bytes.
+    pub max_message_size: u32,
+}
+
 /// Kind-specific setup of a new transport.
 #[derive(Clone, Debug)]
 pub enum TransportSetup {
@@ -77,6 +86,8 @@ pub enum TransportSetup {
     Plain(PlainTransportSetup),
     /// A WebRTC transport.
     WebRtc(WebRtcTransportSetup),
+    /// A direct transport.
+    Direct(DirectTransportSetup),
 }
 
 /// Creation input of a plain transport (mediasoup's PlainTransportOptions).
@@ -137,6 +148,17 @@ pub struct WebRtcTransportOptions {
     pub dedicated_port: bool,
 }
 
+/// Creation input of a direct transport: data producers fed by `POST /data-producers/{id}/messages`,
+/// data consumers delivering over the owner's event stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectTransportOptions {
+    /// Largest message, in bytes (default 262144, as mediasoup).
+    #[serde(default = "default_max_sctp_message_size")]
+    #[schema(minimum = 1)]
+    pub max_message_size: u32,
+}
+
 /// Creation input of a transport, tagged by `type`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -145,6 +167,8 @@ pub enum TransportOptions {
     Plain(PlainTransportOptions),
     /// A WebRTC transport.
     Webrtc(WebRtcTransportOptions),
+    /// A direct transport (no network).
+    Direct(DirectTransportOptions),
 }
 
 fn default_true() -> bool {
@@ -249,6 +273,18 @@ pub struct WebRtcTransportInfo {
     pub sctp_state: Option<SctpState>,
 }
 
+/// A direct transport as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectTransportInfo {
+    /// Transport id.
+    pub id: TransportId,
+    /// Owner.
+    pub broadcaster_id: BroadcasterId,
+    /// Largest message, in bytes.
+    pub max_message_size: u32,
+}
+
 /// A transport as the API shows it, tagged by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -257,6 +293,8 @@ pub enum TransportInfo {
     Plain(PlainTransportInfo),
     /// A WebRTC transport.
     Webrtc(WebRtcTransportInfo),
+    /// A direct transport.
+    Direct(DirectTransportInfo),
 }
 
 impl TransportInfo {
@@ -265,6 +303,7 @@ impl TransportInfo {
         match self {
             TransportInfo::Plain(t) => t.id,
             TransportInfo::Webrtc(t) => t.id,
+            TransportInfo::Direct(t) => t.id,
         }
     }
 }
@@ -318,6 +357,14 @@ pub struct TransportStats {
     /// The SRTP crypto suite DTLS negotiated (WebRTC) or the transport was given (plain with SRTP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub srtp_crypto_suite: Option<SrtpCryptoSuite>,
+    /// SCTP state (transports with SCTP enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sctp_state: Option<SctpState>,
+    /// Dropped: SCTP packets the association refused (malformed, wrong ports, checksum), or SCTP on a
+    /// transport without it.
+    pub dropped_sctp: u64,
+    /// SCTP messages on a stream no data producer of this transport declared (not datagrams).
+    pub dropped_sctp_messages: u64,
 }
 
 /// Network state of a plain transport.
@@ -362,6 +409,7 @@ pub(crate) fn srtp_session(params: &SrtpParameters) -> Option<SrtpSession> {
 pub(crate) enum TransportKind {
     Plain(Box<PlainState>),
     WebRtc(Box<WebRtcState>),
+    Direct(DirectTransportSetup),
 }
 
 #[derive(Debug)]
@@ -379,9 +427,12 @@ pub(crate) struct Transport {
     pub(crate) producer_mids: HashSet<String>,
     pub(crate) producer_ssrcs: HashSet<u32>,
     pub(crate) next_consumer_mid: u32,
-    /// SCTP stream ids in use by data producers (inbound) and data consumers (outbound).
-    pub(crate) sctp_in_streams: HashSet<u16>,
+    /// SCTP stream ids in use by data producers (inbound, to the producer they feed) and data consumers
+    /// (outbound).
+    pub(crate) sctp_in_streams: HashMap<u16, DataProducerId>,
     pub(crate) sctp_out_streams: HashSet<u16>,
+    /// The SCTP association and its channels, when SCTP is enabled (plain and WebRTC transports).
+    pub(crate) sctp: Option<super::sctp_link::SctpLink>,
     /// Incoming SSRC → producer and encoding (signalled, or learnt from MID/RID).
     pub(crate) rtp_ssrcs: HashMap<u32, (ProducerId, usize)>,
     /// SSRCs this transport sends (consumers' media and RTX) → consumer, for RTCP feedback.
@@ -409,7 +460,14 @@ impl Transport {
                 TransportKind::WebRtc(Box::new(WebRtcState::new(setup))),
                 "webrtc-transport",
             ),
+            TransportSetup::Direct(setup) => (TransportKind::Direct(setup), "direct-transport"),
         };
+        let sctp = match &kind {
+            TransportKind::Plain(plain) => plain.setup.sctp_parameters,
+            TransportKind::WebRtc(state) => state.setup.sctp_parameters,
+            TransportKind::Direct(_) => None,
+        }
+        .map(super::sctp_link::SctpLink::new);
         Self {
             id,
             owner,
@@ -422,8 +480,9 @@ impl Transport {
             producer_mids: HashSet::new(),
             producer_ssrcs: HashSet::new(),
             next_consumer_mid: 0,
-            sctp_in_streams: HashSet::new(),
+            sctp_in_streams: HashMap::new(),
             sctp_out_streams: HashSet::new(),
+            sctp,
             rtp_ssrcs: HashMap::new(),
             consumer_ssrcs: HashMap::new(),
             negotiation: Default::default(),
@@ -436,15 +495,17 @@ impl Transport {
     }
 
     pub(crate) fn sctp_parameters(&self) -> Option<SctpParameters> {
-        match &self.kind {
-            TransportKind::Plain(plain) => plain.setup.sctp_parameters,
-            TransportKind::WebRtc(state) => state.setup.sctp_parameters,
-        }
+        self.sctp.as_ref().map(|link| link.parameters)
+    }
+
+    /// Whether data producers and consumers on this transport are direct (HTTP) rather than SCTP.
+    pub(crate) fn is_direct(&self) -> bool {
+        matches!(self.kind, TransportKind::Direct(_))
     }
 
     pub(crate) fn info(&self) -> TransportInfo {
         let sctp_parameters = self.sctp_parameters();
-        let sctp_state = sctp_parameters.map(|_| SctpState::New);
+        let sctp_state = self.sctp.as_ref().map(|link| link.state());
         match &self.kind {
             TransportKind::Plain(plain) => {
                 let setup = &plain.setup;
@@ -485,6 +546,11 @@ impl Transport {
                 sctp_parameters,
                 sctp_state,
             }),
+            TransportKind::Direct(setup) => TransportInfo::Direct(DirectTransportInfo {
+                id: self.id,
+                broadcaster_id: self.owner.clone(),
+                max_message_size: setup.max_message_size,
+            }),
         }
     }
 
@@ -503,6 +569,10 @@ impl Transport {
                 stats.dtls_version = state.dtls_version.map(str::to_owned);
                 stats.srtp_crypto_suite = state.srtp_profile.map(SrtpCryptoSuite::from);
             }
+            TransportKind::Direct(_) => {}
+        }
+        if let Some(link) = &self.sctp {
+            stats.sctp_state = Some(link.state());
         }
         stats
     }
@@ -611,6 +681,8 @@ impl Router {
                 message: "required to connect a webrtc transport".to_owned(),
             }),
             (TransportKind::Plain { .. }, _) => self.connect_plain(id, params),
+            // mediasoup: connecting a direct transport does nothing.
+            (TransportKind::Direct(_), _) => Ok(transport.info()),
         }
     }
 

@@ -136,7 +136,7 @@ impl Transport {
     pub(crate) fn webrtc_mut(&mut self) -> Option<&mut WebRtcState> {
         match &mut self.kind {
             TransportKind::WebRtc(state) => Some(state),
-            TransportKind::Plain(_) => None,
+            TransportKind::Plain(_) | TransportKind::Direct(_) => None,
         }
     }
 }
@@ -241,7 +241,7 @@ impl Router {
                     }
                     None => {}
                 }
-                self.drive_dtls(transport_id, out);
+                self.drive_dtls(now, transport_id, out);
                 None
             }
             _ => {
@@ -289,8 +289,8 @@ impl Router {
         }
     }
 
-    /// Sends what DTLS wants sent and acts on what it reports.
-    fn drive_dtls(&mut self, transport_id: TransportId, out: &mut Outbox) {
+    /// Sends what DTLS wants sent and acts on what it reports; application data is SCTP.
+    pub(super) fn drive_dtls(&mut self, now: Instant, transport_id: TransportId, out: &mut Outbox) {
         let Some(transport) = self.transports.get_mut(&transport_id) else {
             return;
         };
@@ -320,6 +320,7 @@ impl Router {
         }
         let mut new_state = None;
         let mut failed = false;
+        let mut sctp_packets = Vec::new();
         while let Some(event) = dtls.poll_event() {
             match event {
                 DtlsEvent::Connecting => new_state = Some(DtlsState::Connecting),
@@ -366,7 +367,10 @@ impl Router {
                     new_state = Some(DtlsState::Failed);
                     failed = true;
                 }
-                // SCTP over DTLS is the data channel layer's (not wired yet): counted as unsupported.
+                DtlsEvent::ApplicationData(packet) if transport.sctp.is_some() => {
+                    sctp_packets.push(packet);
+                }
+                // Application data on a transport without SCTP: nothing can use it.
                 DtlsEvent::ApplicationData(_) => transport.stats.dropped_unsupported += 1,
                 DtlsEvent::Closed => new_state = Some(DtlsState::Closed),
             }
@@ -384,6 +388,10 @@ impl Router {
         }
         if failed {
             self.close_webrtc_transport(transport_id, &owner, CloseReason::DtlsFailed);
+            return;
+        }
+        for packet in sctp_packets {
+            self.handle_sctp_packet(now, transport_id, &packet, out);
         }
     }
 
@@ -478,7 +486,7 @@ impl Router {
                         .flatten()
                         .min()
                 }
-                TransportKind::Plain(_) => None,
+                TransportKind::Plain(_) | TransportKind::Direct(_) => None,
             })
             .min()
     }
@@ -498,7 +506,7 @@ impl Router {
                         .is_some_and(|at| at <= now);
                     (ice || dtls || state.dtls_start_due()).then(|| (*id, t.owner.clone()))
                 }
-                TransportKind::Plain(_) => None,
+                TransportKind::Plain(_) | TransportKind::Direct(_) => None,
             })
             .collect();
         for (id, owner) in due {
@@ -511,7 +519,7 @@ impl Router {
             } else if let Some(dtls) = &mut state.dtls {
                 dtls.handle_timeout(now);
             }
-            self.drive_dtls(id, out);
+            self.drive_dtls(now, id, out);
             self.drain_ice_events(id, &owner);
         }
     }

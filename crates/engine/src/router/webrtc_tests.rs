@@ -119,7 +119,9 @@ impl Link {
     fn info(&self) -> WebRtcTransportInfo {
         match self.router.transport(self.transport).unwrap() {
             TransportInfo::Webrtc(info) => info,
-            TransportInfo::Plain(_) => panic!("webrtc transport expected"),
+            TransportInfo::Plain(_) | TransportInfo::Direct(_) => {
+                panic!("webrtc transport expected")
+            }
         }
     }
 }

@@ -483,22 +483,42 @@ impl SctpAssociation {
         let Some((_, association)) = &mut self.association else {
             return Err(SctpSendError::NotConnected);
         };
-        if association.stream(stream_id).is_err() {
-            // A negotiated channel (`add_channel`) we send on first: the library's stream starts here.
-            let mut stream = association
-                .open_stream(stream_id, ppi)
-                .map_err(|_| SctpSendError::StreamClosed { stream_id })?;
-            apply_reliability(&mut stream, channel)
-                .map_err(|_| SctpSendError::StreamClosed { stream_id })?;
-        }
-        let mut stream = association
-            .stream(stream_id)
-            .map_err(|_| SctpSendError::StreamClosed { stream_id })?;
-        stream
-            .write_with_ppi(now, payload, ppi)
-            .map_err(|_| SctpSendError::StreamClosed { stream_id })?;
+        let closed = |_| SctpSendError::StreamClosed { stream_id };
+        // A negotiated channel's stream exists in the library once either side used it.
+        let mut stream = if association.stream(stream_id).is_ok() {
+            association.stream(stream_id).map_err(closed)?
+        } else {
+            let mut stream = association.open_stream(stream_id, ppi).map_err(closed)?;
+            apply_reliability(&mut stream, channel).map_err(closed)?;
+            stream
+        };
+        stream.write_with_ppi(now, payload, ppi).map_err(closed)?;
         self.collect_transmits(now);
         Ok(())
+    }
+
+    /// Declares a negotiated data channel (RFC 8831 §6.5: both sides agreed on it out of band, no DCEP):
+    /// messages on `stream_id` are accepted and may be sent with the given ordering and reliability.
+    /// Replaces what an earlier declaration or DCEP said of that stream.
+    pub fn add_channel(&mut self, stream_id: u16, ordered: bool, reliability: Reliability) {
+        let channel = Channel {
+            ordered,
+            reliability,
+        };
+        self.channels.insert(stream_id, channel);
+        if let Some((_, association)) = &mut self.association
+            && let Ok(mut stream) = association.stream(stream_id)
+        {
+            let _ = apply_reliability(&mut stream, channel);
+        }
+    }
+
+    /// Bytes queued on a stream and not yet acknowledged by the peer (0 for an unknown stream).
+    pub fn buffered_amount(&mut self, stream_id: u16) -> usize {
+        self.association
+            .as_mut()
+            .and_then(|(_, a)| a.stream(stream_id).ok()?.buffered_amount().ok())
+            .unwrap_or(0)
     }
 
     /// Opens a data channel on `stream_id` by sending DATA_CHANNEL_OPEN (RFC 8832 §6). The channel can
@@ -554,18 +574,6 @@ impl SctpAssociation {
         self.channels.insert(stream_id, channel);
         self.collect_transmits(now);
         Ok(())
-    }
-
-    /// Registers a negotiated data channel on `stream_id` (RFC 8832 §4: agreed out of band, no DCEP):
-    /// its messages are delivered and [`Self::send`] accepts it. Re-adding an id replaces its rule.
-    pub fn add_channel(&mut self, stream_id: u16, ordered: bool, reliability: Reliability) {
-        self.channels.insert(
-            stream_id,
-            Channel {
-                ordered,
-                reliability,
-            },
-        );
     }
 
     /// Closes one data channel by resetting its outgoing stream (RFC 8831 §6.7, RFC 6525); the peer
