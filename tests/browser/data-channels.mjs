@@ -14,8 +14,9 @@
 //         arrives (the association stays up).
 // close:  DELETE /data-producers/{id} of a page's chat: curl's direct consumer and the other page's consumer
 //         both get `dataConsumer.closed`, the other page removes its channel, the owner's chat closes.
-// bot:    one page and the data-bot example (already running in the room --room): --count (20) lines typed in
-//         the page, each answered by the bot with `<name> said me: "<text>"`, shown in the page.
+// bot:    the data-bot example (--bot EXECUTABLE, started here in the room before the page joins, so that the
+//         page finds its `bot` data producer at join) and one page: --count (20) lines typed in the page, each
+//         answered by the bot with `<name> said me: "<text>"`, shown in the page.
 //
 // Prints one JSON line on stdout: {ok, step, error, timeline, ...; diagnostics when it failed}.
 
@@ -24,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { Run, launchChromium, parseArgs, uniqueRoom, waitFor } from './lib.mjs';
-import { CurlEvents, DataPage, curl, curlJson, firstDifference, textsFrom } from './data-lib.mjs';
+import { CurlEvents, DataPage, LineProcess, curl, curlJson, firstDifference, textsFrom } from './data-lib.mjs';
 
 const args = parseArgs();
 const SCENARIO = String(args.scenario ?? 'chat');
@@ -304,12 +305,22 @@ async function close(context, room) {
 
 async function bot(context, room) {
   const COUNT = Number(args.count ?? 20);
+  if (!args.bot) throw new Error('--bot EXECUTABLE (the data-bot example) is required');
+  run.step('start the data-bot');
+  const botProcess = new LineProcess('data-bot', String(args.bot), ['--server', SERVER, '--room', room]);
+  run.onCleanup(async () => run.set('bot_exit', await botProcess.stop()));
+  const botProducerId = await botProcess.waitLine('DATA_PRODUCER_ID=');
+  await botProcess.waitLine('SCTP_STATE=connected');
+
   run.step('join a page');
-  await joinPages(context, room, { a: 'Alice' });
-  run.step('consume the bot');
+  const s0 = await joinPages(context, room, { a: 'Alice' });
+  run.step('the bot consumes the page\'s chat');
+  await botProcess.waitLine(`CONSUMING=${chatId(s0.a)}`);
+  run.step('the page consumes the bot');
   const s = await waitFor('the page consumes a bot data producer', () => pages.a.state(),
     (st) => st.data.consumers.some((c) => c.label === 'bot' && c.readyState === 'open'), { timeout: 10_000, interval: 100 });
   const botConsumer = s.data.consumers.find((c) => c.label === 'bot');
+  if (botConsumer.dataProducerId !== botProducerId) throw new Error(`the page consumes ${botConsumer.dataProducerId}, not the bot's ${botProducerId}`);
   const botProducer = s.data.remote.find((p) => p.id === botConsumer.dataProducerId);
   run.set('bot', { consumer: botConsumer, producer: botProducer });
   const botName = (await pages.a.state()).tiles.find((t) => t.broadcasterId === botProducer.broadcasterId)?.displayName;

@@ -194,3 +194,48 @@ export class CurlEvents {
     this.child.kill();
   }
 }
+
+// --- a helper process ---------------------------------------------------------------------------------------
+
+/** A process whose stdout lines are kept (e.g. the data-bot example's `NAME=value` lines); stderr is kept too. */
+export class LineProcess {
+  constructor(name, exe, argv) {
+    this.name = name;
+    this.lines = [];
+    this.stderr = '';
+    this.exit = null;
+    this.child = spawn(exe, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.on('error', (e) => { this.exit = `spawn failed: ${e.message}`; });
+    this.child.on('exit', (code, signal) => { this.exit = signal ?? code; });
+    let buffer = '';
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      let end;
+      while ((end = buffer.indexOf('\n')) >= 0) {
+        this.lines.push(buffer.slice(0, end));
+        buffer = buffer.slice(end + 1);
+      }
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (d) => { this.stderr = (this.stderr + d).slice(-4000); });
+  }
+
+  /** Waits for a stdout line `prefix…` (throws if the process exits first); resolves to the rest of it. */
+  async waitLine(prefix, { timeout = 15_000 } = {}) {
+    const found = await waitFor(`${this.name} prints ${prefix}`, () => ({
+      line: this.lines.find((l) => l.startsWith(prefix)), exit: this.exit,
+    }), (s) => s.line !== undefined || s.exit !== null, { timeout, interval: 50 }).catch((e) => {
+      throw new Error(`${e.message}; stderr: ${this.stderr}`);
+    });
+    if (found.line === undefined) throw new Error(`${this.name} exited (${found.exit}): ${this.stderr}`);
+    return found.line.slice(prefix.length);
+  }
+
+  /** SIGTERM, then waits (bounded) for the exit; resolves to the exit code or signal. */
+  async stop(timeout = 5000) {
+    if (this.exit === null) this.child.kill('SIGTERM');
+    await waitFor(`${this.name} exits`, () => this.exit, (x) => x !== null, { timeout, interval: 50 });
+    return this.exit;
+  }
+}

@@ -10,9 +10,10 @@
 //!   typed in the page reaches curl's event stream as `dataConsumer.message`;
 //! - over the maximum: the browser refuses a message one byte over the negotiated maximum and the association
 //!   stays up; the HTTP route answers 413 naming `body` past a direct transport's maxMessageSize;
-//! - `DELETE /data-producers/{id}`: every consumer's owner gets `dataConsumer.closed`, the page drops the channel.
+//! - `DELETE /data-producers/{id}`: every consumer's owner gets `dataConsumer.closed`, the page drops the channel;
+//! - the data-bot example (`examples/data-bot.rs`) answers every line typed in a page, shown in its panel.
 //!
-//! Prerequisites as for [`super::browser`], plus `curl`.
+//! Prerequisites as for [`super::browser`], plus `curl`; cargo builds the data-bot example.
 
 use std::process::Command;
 
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::browser::run_driver;
 use super::browser_impairment::{proxies, stop};
+use super::data_sctp::data_bot;
 use super::impair::{Action, Direction, Rule};
 use super::netns::isolated;
 use super::support::{Server, report};
@@ -340,6 +342,34 @@ fn closing_a_data_producer_closes_its_consumers() {
         "data-close: DELETE /data-producers/{{id}}: curl's stream got dataConsumer.closed after {} ms, the other \
          page after {} ms (channel removed); the owner's chat channel {}",
         closed["curl"]["ms"], closed["b"]["ms"], closed["aChat"]["readyState"],
+    ));
+    server.stop();
+}
+
+#[test]
+fn the_data_bot_answers_every_line_typed_in_a_page() {
+    if !isolated("browser_data::the_data_bot_answers_every_line_typed_in_a_page") {
+        return;
+    }
+    let bot = data_bot();
+    let server = Server::start("46500-46599", &[]);
+    let bot = bot.to_string_lossy();
+    let result = run_driver(
+        "data-bot",
+        &server,
+        "data-channels.mjs",
+        &["--scenario", "bot", "--count", "20", "--bot", &bot],
+    );
+    assert_eq!(as_u64(&result["answers"]), 20, "{result}");
+    assert_eq!(result["bot_name"], "Bot", "{result}");
+    assert_eq!(
+        result["bot_exit"], 0,
+        "the bot's exit after SIGTERM: {result}"
+    );
+    report(format_args!(
+        "data-bot: 20 lines typed in the page, 20 answers `Alice said me: \"…\"` from {} shown in order, the last \
+         {} ms after the first line was typed",
+        result["bot_name"], result["answered_ms"],
     ));
     server.stop();
 }

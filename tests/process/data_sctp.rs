@@ -251,7 +251,7 @@ fn require_node_sctp() {
 }
 
 /// Builds the data-bot example (a no-op when it is fresh) and returns its path.
-fn data_bot() -> PathBuf {
+pub(super) fn data_bot() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .args([
