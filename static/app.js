@@ -88,7 +88,8 @@ function showMessage(m) {
   if (m.label !== CHAT && m.label !== BOT) return; // other channels are for the hook only
   const li = document.createElement('li');
   li.className = m.own ? 'own' : m.label;
-  const from = Object.assign(document.createElement('span'), { className: 'from', textContent: m.own ? 'you' : m.displayName });
+  const from = Object.assign(document.createElement('span'),
+    { className: 'from', textContent: m.own ? 'you' : m.displayName });
   let shown = m.binary ? `[${m.size} bytes of binary]` : m.text;
   if (!m.binary && shown.length > CHAT_SHOWN) shown = `${shown.slice(0, CHAT_SHOWN)}… (${m.size} bytes)`;
   const text = Object.assign(document.createElement('span'), { className: 'text', textContent: shown });
@@ -171,7 +172,7 @@ function render() {
   if (session?.error) $('status').textContent = session.error;
   const ready = !!session?.data.chatReady;
   $('chat-input').disabled = $('chat-send').disabled = !ready;
-  $('chat-state').textContent = !session ? '' : ready ? `· ${session.data.consumers.size} channel(s) in` :
+  $('chat-state').textContent = !session ? '' : ready ? `· ${session.data.consumers.size} incoming` :
     session.data.chatError ? `· unavailable: ${session.data.chatError}` : '· connecting';
   for (const [id, tile] of tiles) {
     const paused = [...(session?.remoteProducers.values() ?? [])].some(
@@ -258,8 +259,9 @@ window.mediagate = {
   /** Chat and bot messages, ours included: `{own, label, broadcasterId, displayName, text, size, at}`. */
   chatMessages: () => messages((m) => m.label === CHAT || m.label === BOT),
   /** Messages received on any channel, optionally only those of `label` or of data producer `dataProducerId`. */
-  dataMessages: ({ label, dataProducerId } = {}) => messages((m) => !m.own &&
-    (label === undefined || m.label === label) && (dataProducerId === undefined || m.dataProducerId === dataProducerId)),
+  dataMessages: ({ label, dataProducerId } = {}) => messages((m) => !m.own
+    && (label === undefined || m.label === label)
+    && (dataProducerId === undefined || m.dataProducerId === dataProducerId)),
   /**
    * Another data producer of ours on the send transport: `{label, ordered, maxRetransmits|maxPacketLifeTime}`;
    * resolves to `{dataProducerId, streamId}`.

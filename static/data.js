@@ -132,7 +132,8 @@ export class DataChannels {
   /** A remote data producer became known (join response or `dataProducer.added`). */
   addRemote(p) {
     if (p.broadcasterId === this.session.id) return;
-    this.remote.set(p.id, { id: p.id, broadcasterId: p.broadcasterId, label: p.label ?? '', protocol: p.protocol ?? '' });
+    this.remote.set(p.id,
+      { id: p.id, broadcasterId: p.broadcasterId, label: p.label ?? '', protocol: p.protocol ?? '' });
   }
 
   /** A remote data producer closed, or its broadcaster left. */

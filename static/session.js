@@ -81,10 +81,17 @@ export class Session extends EventTarget {
     }
   }
 
-  /** Learns the room's data producers: `GET /rooms/{id}` lists their ids, each one's resource its label. */
+  /**
+   * Learns the room's data producers: `GET /rooms/{id}` lists their ids, each one's resource its label. Those
+   * known before and no longer listed are forgotten (after a stream reset; one announced while the list was
+   * on its way is kept).
+   */
   async listDataProducers() {
+    const known = [...this.data.remote.keys()];
     const room = await get(`/rooms/${this.room}`);
-    for (const id of room.dataProducerIds ?? []) {
+    const listed = new Set(room.dataProducerIds ?? []);
+    for (const id of known) if (!listed.has(id)) this.data.removeRemote(id);
+    for (const id of listed) {
       if (this.data.remote.has(id)) continue;
       try {
         const p = await get(`/data-producers/${id}`);
@@ -385,6 +392,8 @@ export class Session extends EventTarget {
           for (const id of this.peers.keys()) if (!ids.has(id)) this.removePeer(id);
           for (const b of list) if (b.id !== this.id) this.addPeer(b.id, b.displayName);
         }).catch((e) => this.note(e.message));
+        // Data producers have no later event to catch up from: list them again.
+        this.listDataProducers().then(() => this.sync()).catch((e) => this.note(e.message));
         break;
     }
     this.emit('change');

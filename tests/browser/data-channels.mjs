@@ -135,7 +135,8 @@ async function chat(context, room) {
   run.set('typed_latency_ms', latencies(await pages.a.chatMessages(), await pages.b.chatMessages()).max);
 
   run.step(`${COUNT} messages each way`);
-  const texts = (who) => Array.from({ length: COUNT }, (_, i) => `${who} #${String(i).padStart(4, '0')} ${'·'.repeat(i % 40)}`);
+  const texts = (who) => Array.from({ length: COUNT },
+    (_, i) => `${who} #${String(i).padStart(4, '0')} ${'·'.repeat(i % 40)}`);
   const sent = { a: texts('Alice'), b: texts('Bob') };
   const started = Date.now();
   await Promise.all([pages.a.sendChats(sent.a), pages.b.sendChats(sent.b)]);
@@ -155,7 +156,9 @@ async function chat(context, room) {
   const diffA = firstDifference(gotA, sent.b);
   const diffB = firstDifference(gotB, [typed, ...sent.a]);
   run.set('received', { a: gotA.length, b: gotB.length });
-  if (diffA || diffB) throw new Error(`out of order or incomplete: a ${JSON.stringify(diffA)}, b ${JSON.stringify(diffB)}`);
+  if (diffA || diffB) {
+    throw new Error(`out of order or incomplete: a ${JSON.stringify(diffA)}, b ${JSON.stringify(diffB)}`);
+  }
   const names = (list) => [...new Set(list.filter((m) => !m.own).map((m) => m.displayName))];
   run.set('display_names', { a: names(ma), b: names(mb) });
   if (names(ma).join() !== 'Bob' || names(mb).join() !== 'Alice') throw new Error('wrong sender names');
@@ -179,7 +182,8 @@ async function http(context, room) {
 
   run.step('curl joins with a direct transport');
   const carol = await curlBroadcaster(room, 'carol-curl', 'Carol');
-  const producer = await curlJson(SERVER, 'POST', `/transports/${carol.transport.id}/data-producers`, { label: 'chat' });
+  const producer = await curlJson(SERVER, 'POST', `/transports/${carol.transport.id}/data-producers`,
+    { label: 'chat' });
   const consumer = await curlJson(SERVER, 'POST', `/transports/${carol.transport.id}/data-consumers`,
     { dataProducerId: pageChat });
   run.set('curl', { transport: carol.transport, dataProducer: producer, dataConsumer: consumer });
@@ -300,7 +304,9 @@ async function close(context, room) {
   const gone = {};
   for (const id of [consumer.id, bConsumer.id]) gone[id] = (await curl(`${SERVER}/data-consumers/${id}`)).status;
   run.set('gone', gone);
-  if (Object.values(gone).some((status) => status !== 404)) throw new Error(`consumers still there: ${JSON.stringify(gone)}`);
+  if (Object.values(gone).some((status) => status !== 404)) {
+    throw new Error(`consumers still there: ${JSON.stringify(gone)}`);
+  }
 }
 
 async function bot(context, room) {
@@ -318,9 +324,12 @@ async function bot(context, room) {
   await botProcess.waitLine(`CONSUMING=${chatId(s0.a)}`);
   run.step('the page consumes the bot');
   const s = await waitFor('the page consumes a bot data producer', () => pages.a.state(),
-    (st) => st.data.consumers.some((c) => c.label === 'bot' && c.readyState === 'open'), { timeout: 10_000, interval: 100 });
+    (st) => st.data.consumers.some((c) => c.label === 'bot' && c.readyState === 'open'),
+    { timeout: 10_000, interval: 100 });
   const botConsumer = s.data.consumers.find((c) => c.label === 'bot');
-  if (botConsumer.dataProducerId !== botProducerId) throw new Error(`the page consumes ${botConsumer.dataProducerId}, not the bot's ${botProducerId}`);
+  if (botConsumer.dataProducerId !== botProducerId) {
+    throw new Error(`the page consumes ${botConsumer.dataProducerId}, not the bot's ${botProducerId}`);
+  }
   const botProducer = s.data.remote.find((p) => p.id === botConsumer.dataProducerId);
   run.set('bot', { consumer: botConsumer, producer: botProducer });
   const botName = (await pages.a.state()).tiles.find((t) => t.broadcasterId === botProducer.broadcasterId)?.displayName;

@@ -143,7 +143,8 @@ export class CurlEvents {
     this.opened = new Promise((resolve, reject) => {
       this.child.stdout.once('data', () => resolve());
       this.child.on('error', (e) => reject(new Error(`curl: ${e.message}`)));
-      this.child.on('close', (code) => reject(new Error(`curl -N ${url} ended (${code}) before any byte: ${this.stderr}`)));
+      this.child.on('close',
+        (code) => reject(new Error(`curl -N ${url} ended (${code}) before any byte: ${this.stderr}`)));
     });
     this.child.stderr.on('data', (d) => { this.stderr += d; });
     this.child.stdout.setEncoding('utf8');

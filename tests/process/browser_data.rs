@@ -166,8 +166,10 @@ fn unreliable_channel_keeps_delivering_through_five_percent_loss() {
         (f + flow.forwarded[1], d + flow.dropped[1])
     });
     let loss = dropped as f64 / (forwarded + dropped).max(1) as f64;
+    // The proxy's generator is seeded per flow, but how many datagrams each flow carries varies: 2–8 % only
+    // checks that it dropped about what it was told to.
     assert!(
-        (0.03..=0.07).contains(&loss),
+        (0.02..=0.08).contains(&loss),
         "the proxy dropped {:.1} % toward the page: {flows:?}",
         loss * 100.0
     );
