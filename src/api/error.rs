@@ -309,9 +309,8 @@ impl From<SendDataMessageError> for ApiError {
             SendDataMessageError::Access(e) => e.into(),
             SendDataMessageError::Refused(e) => match e {
                 SendDataError::NotFound(_) => Self::not_found(e.to_string()),
-                SendDataError::NotDirect(_) => {
-                    Self::new(StatusCode::CONFLICT, e.to_string()).with_field(Some("dataProducerId"))
-                }
+                SendDataError::NotDirect(_) => Self::new(StatusCode::CONFLICT, e.to_string())
+                    .with_field(Some("dataProducerId")),
                 SendDataError::TooLarge { .. } => {
                     Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).with_field(Some("body"))
                 }

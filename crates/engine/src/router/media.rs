@@ -477,10 +477,7 @@ impl Router {
             return None;
         };
         let on_rtcp_socket = plain.setup.rtcp_socket == Some(socket);
-        if transport.sctp.is_some()
-            && !on_rtcp_socket
-            && super::sctp_link::looks_like_sctp(data)
-        {
+        if transport.sctp.is_some() && !on_rtcp_socket && super::sctp_link::looks_like_sctp(data) {
             // SCTP over UDP (RFC 6951 style, as mediasoup): from the RTP tuple, which it may latch.
             match plain.remote_rtp {
                 Some(remote) if remote != from => {
@@ -1138,9 +1135,9 @@ impl Router {
             self.webrtc_poll_timeout(),
             self.sctp_poll_timeout(),
         ]
-            .into_iter()
-            .flatten()
-            .min()
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs what is due at `now` (`unix` is the same instant as time since the Unix epoch): keyframe

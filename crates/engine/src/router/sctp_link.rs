@@ -22,9 +22,7 @@ use super::transport::{Transport, TransportKind};
 use super::{Router, RouterEvent};
 use crate::ids::{DataConsumerId, DataProducerId, TransportId};
 use crate::net::Outbox;
-use crate::sctp::{
-    Reliability, SctpAssociation, SctpConfig, SctpEvent, SctpRole, SctpSendError,
-};
+use crate::sctp::{Reliability, SctpAssociation, SctpConfig, SctpEvent, SctpRole, SctpSendError};
 use crate::sctp_parameters::{SctpParameters, SctpStreamParameters};
 use crate::transport_parameters::SctpState;
 
