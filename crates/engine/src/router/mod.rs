@@ -28,6 +28,8 @@ mod transport;
 mod webrtc;
 
 #[cfg(test)]
+mod data_tests;
+#[cfg(test)]
 mod feedback_tests;
 #[cfg(test)]
 mod media_tests;
