@@ -101,11 +101,14 @@ function chatNotice(line) {
   appendChatLine(Object.assign(document.createElement('li'), { className: 'notice', textContent: line }));
 }
 
-// Lines wait for the end of the current task, so that a burst of messages costs one layout, not one each.
+// Lines wait for the next frame, so that a burst of messages (one task each) costs one layout, not one per
+// message. A hidden page gets no frames: it flushes on a timer instead.
 let pendingLines = [];
 
 function appendChatLine(li) {
-  if (pendingLines.push(li) === 1) queueMicrotask(flushChatLines);
+  if (pendingLines.push(li) > 1) return;
+  if (document.hidden) setTimeout(flushChatLines, 0);
+  else requestAnimationFrame(flushChatLines);
 }
 
 function flushChatLines() {
