@@ -22,9 +22,18 @@ pub(super) fn routes() -> axum::Router<AppState> {
             "/data-producers/{dataProducerId}",
             get(get_data_producer).delete(delete_data_producer),
         )
-        .route("/data-producers/{dataProducerId}/pause", post(pause_data_producer))
-        .route("/data-producers/{dataProducerId}/resume", post(resume_data_producer))
-        .route("/data-producers/{dataProducerId}/stats", get(data_producer_stats))
+        .route(
+            "/data-producers/{dataProducerId}/pause",
+            post(pause_data_producer),
+        )
+        .route(
+            "/data-producers/{dataProducerId}/resume",
+            post(resume_data_producer),
+        )
+        .route(
+            "/data-producers/{dataProducerId}/stats",
+            get(data_producer_stats),
+        )
         .route(
             "/data-producers/{dataProducerId}/messages",
             // The transport's maxMessageSize decides (413 naming `body`); this only bounds memory.
@@ -34,9 +43,18 @@ pub(super) fn routes() -> axum::Router<AppState> {
             "/data-consumers/{dataConsumerId}",
             get(get_data_consumer).delete(delete_data_consumer),
         )
-        .route("/data-consumers/{dataConsumerId}/pause", post(pause_data_consumer))
-        .route("/data-consumers/{dataConsumerId}/resume", post(resume_data_consumer))
-        .route("/data-consumers/{dataConsumerId}/stats", get(data_consumer_stats))
+        .route(
+            "/data-consumers/{dataConsumerId}/pause",
+            post(pause_data_consumer),
+        )
+        .route(
+            "/data-consumers/{dataConsumerId}/resume",
+            post(resume_data_consumer),
+        )
+        .route(
+            "/data-consumers/{dataConsumerId}/stats",
+            get(data_consumer_stats),
+        )
 }
 
 /// The largest body `POST /data-producers/{id}/messages` reads (16 MiB); a direct transport's
@@ -52,7 +70,9 @@ async fn pause_data_producer(
     State(control): State<AppState>,
     Path(id): Path<DataProducerId>,
 ) -> Result<axum::Json<DataProducerInfo>, ApiError> {
-    Ok(axum::Json(control.set_data_producer_paused(id, true).await?))
+    Ok(axum::Json(
+        control.set_data_producer_paused(id, true).await?,
+    ))
 }
 
 /// Resumes a data producer; its consumers' owners learn `dataConsumer.dataProducerResumed`.
@@ -63,7 +83,9 @@ async fn resume_data_producer(
     State(control): State<AppState>,
     Path(id): Path<DataProducerId>,
 ) -> Result<axum::Json<DataProducerInfo>, ApiError> {
-    Ok(axum::Json(control.set_data_producer_paused(id, false).await?))
+    Ok(axum::Json(
+        control.set_data_producer_paused(id, false).await?,
+    ))
 }
 
 /// A data producer's counters (one entry, as mediasoup).
@@ -162,7 +184,9 @@ async fn pause_data_consumer(
     State(control): State<AppState>,
     Path(id): Path<DataConsumerId>,
 ) -> Result<axum::Json<DataConsumerInfo>, ApiError> {
-    Ok(axum::Json(control.set_data_consumer_paused(id, true).await?))
+    Ok(axum::Json(
+        control.set_data_consumer_paused(id, true).await?,
+    ))
 }
 
 /// Resumes a data consumer.
@@ -173,7 +197,9 @@ async fn resume_data_consumer(
     State(control): State<AppState>,
     Path(id): Path<DataConsumerId>,
 ) -> Result<axum::Json<DataConsumerInfo>, ApiError> {
-    Ok(axum::Json(control.set_data_consumer_paused(id, false).await?))
+    Ok(axum::Json(
+        control.set_data_consumer_paused(id, false).await?,
+    ))
 }
 
 /// A data consumer's counters (one entry, as mediasoup).

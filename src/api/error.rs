@@ -309,13 +309,14 @@ impl From<SendDataMessageError> for ApiError {
             SendDataMessageError::Access(e) => e.into(),
             SendDataMessageError::Refused(e) => match e {
                 SendDataError::NotFound(_) => Self::not_found(e.to_string()),
-                SendDataError::NotDirect(_) => {
-                    Self::new(StatusCode::CONFLICT, e.to_string()).with_field(Some("dataProducerId"))
-                }
+                SendDataError::NotDirect(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
                 SendDataError::TooLarge { .. } => {
-                    Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).with_field(Some("body"))
+                    Self::new(StatusCode::PAYLOAD_TOO_LARGE, format!("body: {e}"))
+                        .with_field(Some("body"))
                 }
-                SendDataError::InvalidPpid(_) => Self::bad_request(Some("ppid"), e.to_string()),
+                SendDataError::InvalidPpid(_) => {
+                    Self::bad_request(Some("ppid"), format!("ppid: {e}"))
+                }
             },
         }
     }

@@ -22,8 +22,8 @@ use mediagate_engine::ortc;
 use mediagate_engine::router::{
     BroadcasterInfo, BroadcasterOptions, ConnectParameters, ConsumerInfo, ConsumerLayers,
     ConsumerOptions, ConsumerStatsReport, DataConsumerInfo, DataConsumerOptions, DataConsumerStats,
-    DataProducerInfo, DataProducerOptions, DataProducerStats, DirectTransportOptions,
-    DirectTransportSetup, Device, NotFound, PeerInfo, PlainTransportOptions, PlainTransportSetup,
+    DataProducerInfo, DataProducerOptions, DataProducerStats, Device, DirectTransportOptions,
+    DirectTransportSetup, NotFound, PeerInfo, PlainTransportOptions, PlainTransportSetup,
     ProducerInfo, ProducerOptions, ProducerStats, PublishOutcome, Router, RouterCounts,
     RouterEvent, RouterInfo, TransportInfo, TransportOptions, TransportSetup, TransportStats,
     WebRtcTransportOptions, WebRtcTransportSetup,

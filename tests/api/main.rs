@@ -2,6 +2,7 @@
 //! `tower::ServiceExt::oneshot` against a real control plane (one worker thread, real UDP sockets);
 //! event streams are read frame by frame with a timeout. One module per behaviour.
 
+mod data;
 mod demo_compat;
 mod errors;
 mod events;

@@ -1,5 +1,6 @@
-//! 10,000 cycles of broadcaster → plain transport → producer → consumer → leave leave no objects, no
-//! sockets, no file descriptors and no memory growth behind.
+//! 10,000 cycles of broadcaster → plain transport with SCTP → producer → consumer → data producer →
+//! direct transport → data consumer → a message → leave leave no objects, no sockets, no file descriptors
+//! and no memory growth behind.
 
 use std::time::Instant;
 
@@ -9,6 +10,8 @@ use crate::support::{Client, Server};
 
 const CYCLES: usize = 10_000;
 const WARM_UP: usize = 100;
+/// HTTP requests per cycle.
+const REQUESTS: usize = 11;
 
 const PRODUCER: &[u8] = br#"{
   "kind": "video",
@@ -52,11 +55,12 @@ fn cycle(client: &mut Client, n: usize, capabilities: &Value) {
     let transport = client
         .post(
             &format!("/rooms/leak/broadcasters/b{n}/transports"),
-            br#"{"type": "plain", "comedia": true}"#,
+            br#"{"type": "plain", "comedia": true, "enableSctp": true}"#,
         )
         .expect(201)
         .json();
-    let transport = id_of(&transport);
+    let transport_info = transport;
+    let transport = id_of(&transport_info);
     let producer = client
         .post(&format!("/transports/{transport}/producers"), PRODUCER)
         .expect(201)
@@ -68,6 +72,45 @@ fn cycle(client: &mut Client, n: usize, capabilities: &Value) {
             consume.as_bytes(),
         )
         .expect(201);
+    let data_producer = client
+        .post(
+            &format!("/transports/{transport}/data-producers"),
+            br#"{"sctpStreamParameters": {"streamId": 1}, "label": "chat"}"#,
+        )
+        .expect(201)
+        .json();
+    let direct = client
+        .post(
+            &format!("/rooms/leak/broadcasters/b{n}/transports"),
+            br#"{"type": "direct"}"#,
+        )
+        .expect(201)
+        .json();
+    let direct_producer = client
+        .post(
+            &format!("/transports/{}/data-producers", id_of(&direct)),
+            br#"{"label": "bot"}"#,
+        )
+        .expect(201)
+        .json();
+    for (transport, producer) in [
+        (&direct, &data_producer),
+        (&transport_info, &direct_producer),
+    ] {
+        let consume = format!(r#"{{"dataProducerId": "{}"}}"#, id_of(producer));
+        client
+            .post(
+                &format!("/transports/{}/data-consumers", id_of(transport)),
+                consume.as_bytes(),
+            )
+            .expect(201);
+    }
+    client
+        .post(
+            &format!("/data-producers/{}/messages", id_of(&direct_producer)),
+            b"hello",
+        )
+        .expect(204);
     client
         .delete(&format!("/rooms/leak/broadcasters/b{n}"))
         .expect(204);
@@ -106,9 +149,9 @@ fn ten_thousand_object_cycles_leak_nothing() {
     crate::support::report(format_args!(
         "leak: {CYCLES} cycles ({} requests) in {:.1?} ({:.0} requests/s); fds {} -> {}; \
          VmRSS {} KiB -> {} KiB ({:+.1}%); health {health}",
-        CYCLES * 5,
+        CYCLES * REQUESTS,
         elapsed,
-        (CYCLES * 5) as f64 / elapsed.as_secs_f64(),
+        (CYCLES * REQUESTS) as f64 / elapsed.as_secs_f64(),
         fds_after_warm_up,
         fds_after,
         rss_after_warm_up,

@@ -292,10 +292,8 @@ impl Router {
             .data_producers
             .get(&id)
             .ok_or(NotFound::DataProducer(id))?;
-        let Some(super::transport::TransportKind::Direct(setup)) = self
-            .transports
-            .get(&producer.transport)
-            .map(|t| &t.kind)
+        let Some(super::transport::TransportKind::Direct(setup)) =
+            self.transports.get(&producer.transport).map(|t| &t.kind)
         else {
             return Err(SendDataError::NotDirect(id));
         };
@@ -511,7 +509,10 @@ impl Router {
     }
 
     /// A data consumer's counters.
-    pub fn data_consumer_stats(&mut self, id: DataConsumerId) -> Result<DataConsumerStats, NotFound> {
+    pub fn data_consumer_stats(
+        &mut self,
+        id: DataConsumerId,
+    ) -> Result<DataConsumerStats, NotFound> {
         let buffered_amount = self.data_consumer_buffered_amount(id) as u64;
         let consumer = self
             .data_consumers

@@ -28,6 +28,8 @@ mod transport;
 mod webrtc;
 
 #[cfg(test)]
+mod data_tests;
+#[cfg(test)]
 mod feedback_tests;
 #[cfg(test)]
 mod media_tests;
@@ -60,8 +62,9 @@ pub use negotiation::{NegotiatedProducer, NegotiationError, PublishOutcome};
 pub use producer::{ProducerInfo, ProducerOptions, ProducerScore, ProducerStats, ProducerType};
 pub use transport::{
     ConnectParameters, DirectTransportInfo, DirectTransportOptions, DirectTransportSetup,
-    PlainTransportInfo, PlainTransportOptions, PlainTransportSetup, TransportInfo, TransportOptions, TransportSetup, TransportStats, TransportType,
-    WebRtcTransportInfo, WebRtcTransportOptions, WebRtcTransportSetup,
+    PlainTransportInfo, PlainTransportOptions, PlainTransportSetup, TransportInfo,
+    TransportOptions, TransportSetup, TransportStats, TransportType, WebRtcTransportInfo,
+    WebRtcTransportOptions, WebRtcTransportSetup,
 };
 
 use crate::ids::{

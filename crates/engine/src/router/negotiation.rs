@@ -174,6 +174,7 @@ impl Router {
             }
         }
         self.connect_if_new(transport_id, answer.remote_dtls);
+        self.note_peer_max_message_size(transport_id, &offer);
         Ok(PublishOutcome {
             answer: answer.sdp,
             producers,
@@ -298,7 +299,36 @@ impl Router {
             let _ = self.close_consumer(consumer);
         }
         self.connect_if_new(transport_id, accepted.remote_dtls);
+        self.note_peer_max_message_size(transport_id, &answer);
         Ok(())
+    }
+
+    /// Remembers the largest message the browser takes: its `a=max-message-size`, or 64 KiB when its
+    /// application section leaves it out (RFC 8841 §6.1); nothing when it has no application section.
+    fn note_peer_max_message_size(
+        &mut self,
+        transport_id: TransportId,
+        remote: &sdp::SessionDescription,
+    ) {
+        let Some(section) = remote
+            .media
+            .iter()
+            .find(|m| m.kind == sdp::SectionKind::Application && m.port != 0)
+        else {
+            return;
+        };
+        if let Some(link) = self
+            .transports
+            .get_mut(&transport_id)
+            .and_then(|t| t.sctp.as_mut())
+        {
+            link.remote_max_message_size = match section.max_message_size {
+                // 0 means "no limit" (RFC 8841 §6.1): ours bounds it anyway.
+                Some(0) => link.parameters.max_message_size,
+                Some(size) => size,
+                None => 65_536,
+            };
+        }
     }
 
     /// Connects DTLS with the remote parameters of an SDP unless the transport already is.

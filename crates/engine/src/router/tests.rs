@@ -471,7 +471,13 @@ fn data_streams_are_checked_and_allocated() {
     };
     // Stream 0 carries the data producer's messages in: consumers get the free ids in both directions.
     let ids: Vec<u16> = (0..3)
-        .map(|_| consume(&mut r).unwrap().sctp_stream_parameters.unwrap().stream_id)
+        .map(|_| {
+            consume(&mut r)
+                .unwrap()
+                .sctp_stream_parameters
+                .unwrap()
+                .stream_id
+        })
         .collect();
     assert_eq!(ids, vec![1, 2, 3]);
     assert_eq!(

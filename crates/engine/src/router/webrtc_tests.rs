@@ -552,3 +552,221 @@ fn the_server_offer_is_a_new_version_after_an_ice_restart() {
         restarted
     );
 }
+
+/// Moves SCTP packets between `sctp` (inside the DTLS `client`) and the router for `span` of virtual time
+/// from `start`; returns the SCTP client's events.
+fn pump_sctp(
+    link: &mut Link,
+    client: &mut DtlsTransport,
+    sctp: &mut crate::sctp::SctpAssociation,
+    start: Duration,
+    span: Duration,
+) -> Vec<crate::sctp::SctpEvent> {
+    let mut events = Vec::new();
+    let mut at = start;
+    while at < start + span {
+        let now = link.t0 + at;
+        for _ in 0..100 {
+            let mut moved = false;
+            while let Some(packet) = sctp.poll_transmit(now) {
+                client.send_application_data(now, &packet).unwrap();
+            }
+            while let Some(mut datagram) = client.poll_transmit() {
+                link.datagram(at, peer(), &mut datagram);
+                moved = true;
+            }
+            if link.router.poll_timeout().is_some_and(|t| t <= now) {
+                link.router
+                    .handle_timeout(now, Duration::ZERO, &mut link.out);
+            }
+            let sent: Vec<Vec<u8>> = link
+                .out
+                .transmits()
+                .iter()
+                .map(|t| t.bytes().to_vec())
+                .collect();
+            link.out.clear();
+            for datagram in sent {
+                moved = true;
+                client.handle_datagram(now, &datagram);
+            }
+            while let Some(event) = client.poll_event() {
+                if let DtlsEvent::ApplicationData(packet) = event {
+                    sctp.handle_packet(now, &packet);
+                }
+            }
+            events.extend(std::iter::from_fn(|| sctp.poll_event()));
+            if !moved {
+                break;
+            }
+        }
+        at += Duration::from_millis(10);
+        client.handle_timeout(link.t0 + at);
+        if sctp.poll_timeout().is_some_and(|t| t <= link.t0 + at) {
+            sctp.handle_timeout(link.t0 + at);
+        }
+    }
+    events
+}
+
+#[test]
+fn data_channels_run_over_dtls_both_ways() {
+    use crate::sctp::{PPID_STRING, Reliability, SctpAssociation, SctpConfig, SctpEvent, SctpRole};
+    use crate::sctp_parameters::{SctpParameters, SctpStreamParameters};
+    use crate::transport_parameters::SctpState;
+
+    let mut router = router();
+    let alice = join(&mut router, "alice", true);
+    let bob = join(&mut router, "bob", false);
+    let transport = TransportId::new_random();
+    let mut with_sctp = setup(30);
+    if let TransportSetup::WebRtc(s) = &mut with_sctp {
+        s.sctp_parameters = Some(SctpParameters {
+            port: 5000,
+            os: 1024,
+            mis: 1024,
+            max_message_size: 262_144,
+        });
+    }
+    router
+        .create_transport(&alice, transport, with_sctp)
+        .unwrap();
+    let direct = TransportId::new_random();
+    router
+        .create_transport(
+            &bob,
+            direct,
+            TransportSetup::Direct(DirectTransportSetup {
+                max_message_size: 262_144,
+            }),
+        )
+        .unwrap();
+    let mut link = Link {
+        router,
+        transport,
+        out: Outbox::new(),
+        t0: Instant::now(),
+    };
+    link.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
+    link.responses();
+    let client_cert = peer_certificate();
+    link.connect(client_cert.fingerprint(FingerprintAlgorithm::Sha256));
+    let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
+    let mut client = DtlsTransport::new(
+        DtlsConfig::new(client_cert, vec![server_fingerprint]),
+        crate::dtls::DtlsRole::Client,
+        link.t0,
+    )
+    .unwrap();
+    let events = link.handshake(&mut client, Duration::from_secs(5));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, DtlsEvent::Connected { .. }))
+    );
+
+    // The browser's side: a data channel "chat" on stream 0 (negotiated), the router's producer of it,
+    // and Bob's direct consumer; Bob's direct producer and a consumer of it on the WebRTC transport.
+    let mut sctp = SctpAssociation::new(SctpConfig::default(), SctpRole::Client, link.t0).unwrap();
+    let chat = DataProducerId::new_random();
+    link.router
+        .produce_data(
+            transport,
+            chat,
+            DataProducerOptions {
+                sctp_stream_parameters: Some(SctpStreamParameters {
+                    stream_id: 0,
+                    ordered: Some(true),
+                    ..Default::default()
+                }),
+                label: "chat".to_owned(),
+                protocol: String::new(),
+                paused: false,
+            },
+        )
+        .unwrap();
+    let to_bob = link
+        .router
+        .consume_data(
+            direct,
+            DataConsumerId::new_random(),
+            DataConsumerOptions {
+                data_producer_id: chat,
+                ordered: None,
+                max_packet_life_time: None,
+                max_retransmits: None,
+                paused: false,
+            },
+        )
+        .unwrap();
+    let bot = DataProducerId::new_random();
+    link.router
+        .produce_data(
+            direct,
+            bot,
+            DataProducerOptions {
+                sctp_stream_parameters: None,
+                label: "bot".to_owned(),
+                protocol: String::new(),
+                paused: false,
+            },
+        )
+        .unwrap();
+    let to_alice = link
+        .router
+        .consume_data(
+            transport,
+            DataConsumerId::new_random(),
+            DataConsumerOptions {
+                data_producer_id: bot,
+                ordered: None,
+                max_packet_life_time: None,
+                max_retransmits: None,
+                paused: false,
+            },
+        )
+        .unwrap();
+    let alice_stream = to_alice.sctp_stream_parameters.unwrap().stream_id;
+    assert_ne!(
+        alice_stream, 0,
+        "a consumer never takes a producer's channel id"
+    );
+    sctp.add_channel(0, true, Reliability::Reliable);
+    sctp.add_channel(alice_stream, true, Reliability::Reliable);
+    pump_sctp(
+        &mut link,
+        &mut client,
+        &mut sctp,
+        Duration::from_secs(1),
+        Duration::from_millis(500),
+    );
+    assert_eq!(sctp.state(), SctpState::Connected);
+    drain(&mut link.router);
+
+    let now = link.t0 + Duration::from_millis(1500);
+    sctp.send(now, 0, PPID_STRING, b"hello bob").unwrap();
+    link.router
+        .send_data_message(now, bot, PPID_STRING, b"hello alice")
+        .unwrap();
+    let events = pump_sctp(
+        &mut link,
+        &mut client,
+        &mut sctp,
+        Duration::from_millis(1500),
+        Duration::from_millis(500),
+    );
+    assert!(events.contains(&SctpEvent::Message {
+        stream_id: alice_stream,
+        ppid: PPID_STRING,
+        data: b"hello alice".to_vec(),
+    }));
+    let router_events = drain(&mut link.router);
+    assert!(router_events.iter().any(|e| matches!(
+        e,
+        RouterEvent::DataConsumerMessage { data_consumer_id, data, .. }
+            if *data_consumer_id == to_bob.id && data == b"hello bob"
+    )));
+    let stats = link.stats();
+    assert_eq!(stats.sctp_state, Some(SctpState::Connected));
+    assert_eq!(stats.dropped_unsupported, 0, "{stats:?}");
+}
