@@ -5,6 +5,7 @@
 mod browser;
 mod browser_impairment;
 mod browser_interop;
+mod data_sctp;
 mod impair;
 mod leak;
 mod media_ffmpeg;

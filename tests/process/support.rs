@@ -237,14 +237,24 @@ impl Client {
         path: &str,
         body: Option<&[u8]>,
     ) -> std::io::Result<Response> {
+        self.request_typed(method, path, body.map(|b| ("application/json", b)))
+    }
+
+    /// Sends a request with an optional `(content type, body)` and reads the whole response.
+    pub fn request_typed(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &[u8])>,
+    ) -> std::io::Result<Response> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.host);
-        if let Some(body) = body {
-            head.push_str("content-type: application/json\r\n");
+        if let Some((content_type, body)) = body {
+            head.push_str(&format!("content-type: {content_type}\r\n"));
             head.push_str(&format!("content-length: {}\r\n", body.len()));
         }
         head.push_str("\r\n");
         let mut message = head.into_bytes();
-        message.extend_from_slice(body.unwrap_or_default());
+        message.extend_from_slice(body.map(|(_, b)| b).unwrap_or_default());
         self.reader.get_mut().write_all(&message)?;
         self.read_response()
     }
@@ -286,6 +296,12 @@ impl Client {
     /// `POST path` with a JSON body.
     pub fn post(&mut self, path: &str, body: &[u8]) -> Response {
         self.request("POST", path, Some(body))
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// `POST path` with a body of the given content type.
+    pub fn post_typed(&mut self, path: &str, content_type: &str, body: &[u8]) -> Response {
+        self.request_typed("POST", path, Some((content_type, body)))
             .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 

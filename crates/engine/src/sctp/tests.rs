@@ -590,3 +590,30 @@ fn library_panic_fails_the_association_cleanly() {
     );
     assert_eq!(pair.server.poll_timeout(), None);
 }
+
+#[test]
+fn negotiated_channels_carry_messages_both_ways_without_dcep() {
+    let mut pair = Pair::connected();
+    pair.client.add_channel(0, true, Reliability::Reliable);
+    pair.server.add_channel(0, true, Reliability::Reliable);
+    pair.server.add_channel(1, true, Reliability::Reliable);
+    pair.client.add_channel(1, true, Reliability::Reliable);
+    pair.client.send(pair.now, 0, PPID_STRING, b"up").unwrap();
+    pair.server.send(pair.now, 1, PPID_BINARY, b"down").unwrap();
+    pair.run(Duration::from_millis(100));
+    assert_eq!(
+        Pair::messages(&pair.server_events),
+        [(0, PPID_STRING, b"up".to_vec())]
+    );
+    assert_eq!(
+        Pair::messages(&pair.client_events),
+        [(1, PPID_BINARY, b"down".to_vec())]
+    );
+    // No DCEP went either way.
+    assert!(!pair.server_events.iter().any(|e| matches!(
+        e,
+        SctpEvent::ChannelOpened { .. } | SctpEvent::ChannelAcknowledged { .. }
+    )));
+    assert_eq!(pair.server.dropped_messages(), 0);
+    assert_eq!(pair.client.dropped_messages(), 0);
+}
