@@ -190,7 +190,7 @@ fn run(args: &Args) -> Result<Stop, BotError> {
     println!("BROADCASTER_ID={me}");
     let outcome = serve(&api, &me, socket, mailbox, &rx);
     // Leave whatever happened; a room that closed took the broadcaster with it (404).
-    match api.delete(&format!("/rooms/{}/broadcasters/{me}", api.room)) {
+    match api.delete(&format!("/rooms/{}/broadcasters/{}", api.room, encode(&me))) {
         Ok(()) | Err(BotError::Status { status: 404, .. }) => {}
         Err(e) => eprintln!("data-bot: leaving the room: {e}"),
     }
@@ -206,7 +206,7 @@ fn serve(
     rx: &Receiver<Command>,
 ) -> Result<Stop, BotError> {
     let transport = api.post(
-        &format!("/rooms/{}/broadcasters/{me}/transports", api.room),
+        &format!("/rooms/{}/broadcasters/{}/transports", api.room, encode(me)),
         &json!({
             "type": "plain",
             "comedia": true,
@@ -224,7 +224,8 @@ fn serve(
     if remote.port() == 0 {
         return Err(bad_answer("create transport", &transport, "has a bad port"));
     }
-    let max_message_size = number(
+    // What the server accepts; what we accept stays the default.
+    let remote_max_message_size = number(
         &transport,
         "/sctpParameters/maxMessageSize",
         "create transport",
@@ -234,7 +235,7 @@ fn serve(
     .unwrap_or(mediagate_engine::sctp::DEFAULT_MAX_MESSAGE_SIZE);
 
     let producer = api.post(
-        &format!("/transports/{transport_id}/data-producers"),
+        &format!("/transports/{}/data-producers", encode(&transport_id)),
         &json!({
             "sctpStreamParameters": {"streamId": BOT_STREAM_ID, "ordered": true},
             "label": BOT_LABEL,
@@ -248,8 +249,7 @@ fn serve(
     let config = SctpConfig {
         os: NUM_STREAMS,
         mis: NUM_STREAMS,
-        max_message_size,
-        remote_max_message_size: max_message_size,
+        remote_max_message_size,
         ..SctpConfig::default()
     };
     let association = SctpAssociation::new(config, SctpRole::Client, Instant::now())
@@ -333,10 +333,13 @@ impl Bot {
                 }
                 // The mailbox's wake-up, or a stray datagram: either way, look again.
                 Ok(_) => {}
+                // A timer is due, or a signal arrived (a read with a timeout is not restarted).
                 Err(e)
                     if matches!(
                         e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
                     ) => {}
                 Err(e) => return Err(BotError::Socket(e)),
             }
@@ -425,8 +428,12 @@ impl Bot {
         while let Some(packet) = self.association.poll_transmit(Instant::now()) {
             match self.socket.send_to(&packet, self.remote) {
                 Ok(_) => {}
-                // SCTP retransmits what a full socket buffer drops.
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                // SCTP retransmits what a full socket buffer or a signal drops.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => return Err(BotError::Socket(e)),
             }
         }
@@ -457,12 +464,10 @@ impl Watcher {
         while let Some((name, data)) = events.next_event()? {
             let what = format!("{name} event");
             match name.as_str() {
-                "dataProducer.added" => {
-                    if string(&data, "/label", &what)? == CHAT_LABEL {
-                        let id = string(&data, "/dataProducerId", &what)?;
-                        let owner = string(&data, "/broadcasterId", &what)?;
-                        self.consume(&id, &owner)?;
-                    }
+                "dataProducer.added" if string(&data, "/label", &what)? == CHAT_LABEL => {
+                    let id = string(&data, "/dataProducerId", &what)?;
+                    let owner = string(&data, "/broadcasterId", &what)?;
+                    self.consume(&id, &owner)?;
                 }
                 "dataProducer.closed" => {
                     let id = string(&data, "/dataProducerId", &what)?;
@@ -472,10 +477,12 @@ impl Watcher {
                         });
                     }
                 }
-                "broadcaster.left" => {
-                    if string(&data, "/broadcasterId", &what)? == self.me {
-                        return Ok(Stop::Left);
-                    }
+                // Closing a room makes every broadcaster leave first (reason `room closed`).
+                "broadcaster.left" if string(&data, "/broadcasterId", &what)? == self.me => {
+                    return Ok(match data["reason"].as_str() {
+                        Some("room closed") => Stop::RoomClosed,
+                        _ => Stop::Left,
+                    });
                 }
                 "room.closed" => return Ok(Stop::RoomClosed),
                 // Events were lost: what exists now is in the REST resources.

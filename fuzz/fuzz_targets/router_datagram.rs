@@ -6,9 +6,13 @@
 //! Input: a sequence of operations `[op, len, bytes…]`. `op` bits 0-1 pick the socket, bits 2-4 the
 //! source (or a valid packet from the sender, a timeout, a pause toggle), bits 5-7 advance the clock.
 //!
+//! The sender's transport also runs SCTP over UDP, so SCTP-looking datagrams (ports 5000/5000) reach its
+//! association.
+//!
 //! Asserts: nothing panics; every received datagram is counted, every drop has exactly one reason; the
-//! router sends only to the receiver's two ports and the sender's latched RTCP port, and every RTP packet
-//! it sends parses and carries the consumer's SSRC (or its RTX SSRC).
+//! router sends only to the receiver's two ports, the sender's latched RTCP port and (SCTP only) the
+//! sender's latched RTP tuple, and every RTP packet it sends parses and carries the consumer's SSRC (or its
+//! RTX SSRC).
 #![no_main]
 
 use std::net::SocketAddr;
@@ -26,6 +30,7 @@ use mediagate_engine::rtp::{RtpHeader, RtpPacket, write_rtp};
 use mediagate_engine::rtp_parameters::{
     MediaKind, RtcpFeedback, RtpCodecParameters, RtpEncodingParameters, RtpParameters,
 };
+use mediagate_engine::sctp_parameters::SctpParameters;
 use mediagate_engine::transport_parameters::{Protocol, TransportTuple};
 
 const SEND_RTP: SocketRef = SocketRef(10);
@@ -66,7 +71,13 @@ fn plain(comedia: bool, rtp: SocketRef, rtcp: SocketRef) -> TransportSetup {
         rtcp_tuple: Some(tuple(40001)),
         rtcp_mux: false,
         comedia,
-        sctp_parameters: None,
+        // The sender's transport runs SCTP too: SCTP-looking datagrams reach its association.
+        sctp_parameters: comedia.then_some(SctpParameters {
+            port: 5000,
+            os: 16,
+            mis: 16,
+            max_message_size: 65_536,
+        }),
         srtp_parameters: None,
         rtp_socket: rtp,
         rtcp_socket: Some(rtcp),
@@ -188,7 +199,8 @@ fn assert_accounted(stats: &TransportStats, fed: u64) {
         + stats.dropped_srtp_failure
         + stats.dropped_malformed
         + stats.dropped_unknown_ssrc
-        + stats.dropped_unknown_payload_type;
+        + stats.dropped_unknown_payload_type
+        + stats.dropped_sctp;
     assert_eq!(reasons, stats.packets_dropped, "{stats:?}");
     assert!(stats.packets_dropped <= stats.packets_received, "{stats:?}");
 }
@@ -290,6 +302,16 @@ fuzz_target!(|data: &[u8]| {
                 }
                 RECV_RTCP => assert_eq!(to, addr(RECEIVER_RTCP)),
                 SEND_RTCP => assert_eq!(to, addr(SENDER_RTCP)),
+                SEND_RTP => {
+                    // Only the sender's SCTP association answers there, to the latched tuple.
+                    assert_eq!(&transmit.bytes()[..4], &[0x13, 0x88, 0x13, 0x88]);
+                    let latched = match room.router.transport(room.send).expect("send") {
+                        mediagate_engine::router::TransportInfo::Plain(info) => info.tuple,
+                        other => panic!("plain transport expected: {other:?}"),
+                    };
+                    assert_eq!(Some(to.ip()), latched.remote_ip);
+                    assert_eq!(Some(to.port()), latched.remote_port);
+                }
                 other => panic!("sent on {other:?} to {to}"),
             }
         }

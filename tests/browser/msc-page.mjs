@@ -2,8 +2,10 @@
 // Two Chromium tabs running mediasoup-client 3.24.1 (msc/page.js, bundled here with esbuild) against the REST
 // API only: each produces camera and microphone and consumes the other's producers. Passes when each decodes
 // at least --frames (90) video frames of the other within --within (15) s of joining and receives its audio.
+// With --data N, each then produces a `chat` DataProducer (SCTP over DTLS), consumes the other's, and sends N
+// ordered string messages: passes when each receives the other's N, complete and in order.
 //
-//   node tests/browser/msc-page.mjs http://127.0.0.1:3000 [--frames 90] [--within 15]
+//   node tests/browser/msc-page.mjs http://127.0.0.1:3000 [--frames 90] [--within 15] [--data 200]
 //
 // The bundle is loaded into a page opened on the server's origin (GET /health, then replaced), so its
 // requests are same-origin. Prints one JSON line on stdout.
@@ -17,6 +19,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = parseArgs();
 const FRAMES = Number(args.frames ?? 90);
 const WITHIN = Number(args.within ?? 15) * 1000;
+const DATA = Number(args.data ?? 0);
 const run = new Run('msc-page');
 const pages = {};
 
@@ -66,8 +69,8 @@ await run.main(async () => {
   run.step('join and produce');
   const joinedAt = Date.now();
   const [idA, idB] = await allSettled([
-    a.evaluate((room) => window.mscTest.join(room, 'msc-a'), room),
-    b.evaluate((room) => window.mscTest.join(room, 'msc-b'), room),
+    a.evaluate(([room, data]) => window.mscTest.join(room, 'msc-a', { data }), [room, DATA > 0]),
+    b.evaluate(([room, data]) => window.mscTest.join(room, 'msc-b', { data }), [room, DATA > 0]),
   ]);
   run.set('ids', { a: idA, b: idB });
   run.set('handler', (await state('a')).handlerName);
@@ -86,6 +89,33 @@ await run.main(async () => {
   run.set('media_seconds', Math.round((Date.now() - joinedAt) / 100) / 10);
   run.set('a', sa);
   run.set('b', sb);
+
+  if (DATA > 0) {
+    run.step('chat data producers');
+    await allSettled([a.evaluate(() => window.mscTest.produceChat()), b.evaluate(() => window.mscTest.produceChat())]);
+    run.step('consume each other\'s chat');
+    await allSettled([
+      a.evaluate((id) => window.mscTest.consumeChat(id), idB),
+      b.evaluate((id) => window.mscTest.consumeChat(id), idA),
+    ]);
+    run.step(`${DATA} messages each way`);
+    const sentAt = Date.now();
+    await allSettled([
+      a.evaluate((n) => window.mscTest.sendChat(n, 'a'), DATA),
+      b.evaluate((n) => window.mscTest.sendChat(n, 'b'), DATA),
+    ]);
+    const [ra, rb] = await waitFor(`each page receives the other's ${DATA} messages`,
+      async () => [(await state('a')).chatReceived, (await state('b')).chatReceived],
+      ([x, y]) => x.length >= DATA && y.length >= DATA, { timeout: 15_000, interval: 100 });
+    const inOrder = (got, prefix) => got.length === DATA && got.every((m, i) => m === `${prefix}-${i}`);
+    run.set('data', {
+      ms: Date.now() - sentAt,
+      a_received: ra.length, b_received: rb.length,
+      a_in_order: inOrder(ra, 'b'), b_in_order: inOrder(rb, 'a'),
+      a_stream_ids: (await state('a')).dataProducer, b_stream_ids: (await state('b')).dataProducer,
+    });
+    if (!inOrder(ra, 'b') || !inOrder(rb, 'a')) throw new Error('chat messages missing, extra or out of order');
+  }
 }, async () => {
   const out = {};
   for (const [label, { page, console: lines }] of Object.entries(pages)) {

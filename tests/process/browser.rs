@@ -170,9 +170,16 @@ fn mediasoup_client_pages_produce_and_consume() {
     }
     let server = Server::start("43100-43199", &[]);
     let args = media_args();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Then data channels: each page's `chat` DataProducer, 200 ordered messages each way over SCTP/DTLS.
+    args.extend(["--data", "200"]);
     let result = run_driver("msc-page", &server, "msc-page.mjs", &args);
     assert_eq!(result["mediasoup_client"], "3.24.1", "{result}");
+    let data = &result["data"];
+    assert_eq!(data["a_received"], 200, "{result}");
+    assert_eq!(data["b_received"], 200, "{result}");
+    assert_eq!(data["a_in_order"], true, "{result}");
+    assert_eq!(data["b_in_order"], true, "{result}");
     for side in ["a", "b"] {
         let frames = result[side]["inbound"]["video"]["framesDecoded"]
             .as_u64()
@@ -183,8 +190,9 @@ fn mediasoup_client_pages_produce_and_consume() {
         assert!(frames >= u64::from(FRAMES) && audio > 0, "{side}: {result}");
     }
     report(format_args!(
-        "msc-page: mediasoup-client {} ({}), {FRAMES}+ frames each way after {} s",
-        result["mediasoup_client"], result["handler"], result["media_seconds"]
+        "msc-page: mediasoup-client {} ({}), {FRAMES}+ frames each way after {} s; 200 chat messages each \
+         way in order over SCTP in {} ms",
+        result["mediasoup_client"], result["handler"], result["media_seconds"], data["ms"]
     ));
     server.stop();
 }

@@ -8,17 +8,23 @@
 //   state(), stats()       plain JSON for the driver;
 //   restartIce()           POST /transports/{id}/restart-ice for both transports, each applied with
 //                          transport.restartIce({iceParameters}); resolves to the new usernameFragments.
+//   produceChat()          a DataProducer labelled `chat` (ordered, reliable) on the send transport
+//                          (`producedata` -> POST /transports/{id}/data-producers); resolves when its channel is open;
+//   consumeChat(id)        waits for that broadcaster's `chat` data producer (room events) and consumes it
+//                          (POST /transports/{id}/data-consumers, then transport.consumeData); resolves when open;
+//   sendChat(n, prefix)    sends n string messages `${prefix}-${i}` on the chat DataProducer.
 // join's third argument (interop tests) may set `video` (getUserMedia constraints), `audio: false`,
-// `maxBitrate` (bps, on the video encoding) and `corruptFingerprint` (connect sends a fingerprint that is not
-// this browser's certificate's).
+// `maxBitrate` (bps, on the video encoding), `corruptFingerprint` (connect sends a fingerprint that is not
+// this browser's certificate's) and `data` (transports with SCTP, for the chat functions).
 
 import { Device, version } from 'mediasoup-client';
 
 const state = {
   phase: 'idle', step: null, error: null, handlerName: null, broadcasterId: null,
   producers: {}, consumers: {}, remoteProducers: {}, transports: {}, serverStates: {}, serverEvents: [],
-  log: [],
+  remoteDataProducers: {}, dataProducer: null, dataConsumers: {}, chatReceived: [], log: [],
 };
+let chatProducer;
 let device;
 let testOptions = {};
 const transports = {};
@@ -61,7 +67,8 @@ function events(path, handler) {
   return new Promise((resolve, reject) => {
     const source = new EventSource(path);
     for (const name of ['producer.added', 'producer.closed', 'transport.iceStateChanged',
-      'transport.dtlsStateChanged', 'transport.closed', 'consumer.closed']) {
+      'transport.dtlsStateChanged', 'transport.sctpStateChanged', 'transport.closed', 'consumer.closed',
+      'dataProducer.added', 'dataConsumer.closed']) {
       source.addEventListener(name, (e) => handler(name, JSON.parse(e.data)));
     }
     source.onopen = () => resolve(source);
@@ -73,6 +80,12 @@ function onEvent(name, data) {
   if (name === 'producer.added' && data.broadcasterId !== state.broadcasterId) {
     state.remoteProducers[data.producerId] = { id: data.producerId, kind: data.kind, broadcasterId: data.broadcasterId };
     producerWaiters.forEach((wake) => wake());
+  } else if (name === 'dataProducer.added' && data.broadcasterId !== state.broadcasterId) {
+    state.remoteDataProducers[data.dataProducerId] = { id: data.dataProducerId, label: data.label,
+      broadcasterId: data.broadcasterId };
+    producerWaiters.forEach((wake) => wake());
+  } else if (name === 'dataConsumer.closed') {
+    if (state.dataConsumers[data.dataConsumerId]) state.dataConsumers[data.dataConsumerId].closed = data.reason;
   } else if (name === 'producer.closed') {
     delete state.remoteProducers[data.producerId];
   } else if (name.startsWith('transport.')) {
@@ -85,8 +98,12 @@ function onEvent(name, data) {
 }
 
 async function createTransport(direction) {
-  const info = await api('POST', `/rooms/${state.room}/broadcasters/${state.broadcasterId}/transports`,
-    { type: 'webrtc' });
+  const request = { type: 'webrtc' };
+  if (testOptions.data) {
+    // mediasoup-client 3.24 no longer exposes sctpCapabilities: its handlers use 1024/1024, our default.
+    request.enableSctp = true;
+  }
+  const info = await api('POST', `/rooms/${state.room}/broadcasters/${state.broadcasterId}/transports`, request);
   const options = {
     id: info.id,
     iceParameters: info.iceParameters,
@@ -113,6 +130,10 @@ async function createTransport(direction) {
   if (direction === 'send') {
     transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
       api('POST', `/transports/${transport.id}/producers`, { kind, rtpParameters })
+        .then(({ id }) => callback({ id }), errback);
+    });
+    transport.on('producedata', ({ sctpStreamParameters, label, protocol }, callback, errback) => {
+      api('POST', `/transports/${transport.id}/data-producers`, { sctpStreamParameters, label, protocol })
         .then(({ id }) => callback({ id }), errback);
     });
   }
@@ -192,6 +213,49 @@ async function consume(broadcasterId) {
   }
 }
 
+/** Resolves when a DataProducer's or DataConsumer's channel is open (at once if it already is). */
+function opened(channel, what) {
+  return new Promise((resolve, reject) => {
+    if (channel.readyState === 'open') return resolve();
+    channel.on('open', resolve);
+    channel.on('error', (e) => reject(new Error(`${what}: ${e?.message ?? e}`)));
+    setTimeout(() => reject(new Error(`${what} not open after 10 s (${channel.readyState})`)), 10_000);
+  });
+}
+
+async function produceChat() {
+  chatProducer = await step('produceData chat', () => transports.send.produceData({ ordered: true, label: 'chat' }));
+  await step('chat DataProducer open', () => opened(chatProducer, 'chat DataProducer'));
+  state.dataProducer = { id: chatProducer.id, streamId: chatProducer.sctpStreamParameters.streamId };
+  return chatProducer.id;
+}
+
+async function consumeChat(broadcasterId) {
+  const wanted = () => Object.values(state.remoteDataProducers)
+    .find((p) => p.broadcasterId === broadcasterId && p.label === 'chat');
+  await step(`wait for ${broadcasterId}'s chat data producer`, () => new Promise((resolve, reject) => {
+    const check = () => wanted() && resolve();
+    producerWaiters.push(check);
+    check();
+    setTimeout(() => reject(new Error(`no chat data producer of ${broadcasterId} after 10 s`)), 10_000);
+  }));
+  const info = await step('create data consumer', () => api('POST',
+    `/transports/${transports.recv.id}/data-consumers`, { dataProducerId: wanted().id }));
+  const dataConsumer = await step('transport.consumeData', () => transports.recv.consumeData({
+    id: info.id, dataProducerId: info.dataProducerId, sctpStreamParameters: info.sctpStreamParameters,
+    label: info.label, protocol: info.protocol,
+  }));
+  dataConsumer.on('message', (message) => {
+    state.chatReceived.push(typeof message === 'string' ? message : `<binary ${message.byteLength}>`);
+  });
+  await step('chat DataConsumer open', () => opened(dataConsumer, 'chat DataConsumer'));
+  state.dataConsumers[info.id] = { id: info.id, streamId: info.sctpStreamParameters.streamId, broadcasterId };
+}
+
+function sendChat(n, prefix) {
+  for (let i = 0; i < n; i += 1) chatProducer.send(`${prefix}-${i}`);
+}
+
 async function restartIce() {
   const ufrags = {};
   for (const [name, transport] of Object.entries(transports)) {
@@ -249,4 +313,7 @@ async function stats() {
   return out;
 }
 
-window.mscTest = { version, join, consume, restartIce, stats, state: () => JSON.parse(JSON.stringify(state)) };
+window.mscTest = {
+  version, join, consume, restartIce, stats, produceChat, consumeChat, sendChat,
+  state: () => JSON.parse(JSON.stringify(state)),
+};

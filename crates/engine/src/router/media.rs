@@ -375,8 +375,11 @@ fn send_rtcp(
 pub(super) enum Accepted {
     Rtp(usize),
     Rtcp(usize),
-    /// An SCTP packet (the whole datagram) on a plain transport.
-    Sctp,
+    /// An SCTP packet (the whole datagram) on a plain transport; `latch`: its source becomes the remote
+    /// end (comedia) if the association takes it.
+    Sctp {
+        latch: bool,
+    },
 }
 
 /// Comedia: latches a plain transport's remote RTP (and muxed RTCP) or RTCP tuple to `from`; the event
@@ -445,7 +448,22 @@ impl Router {
         match accepted {
             Accepted::Rtp(len) => self.handle_rtp(now, transport_id, &mut data[..len], out),
             Accepted::Rtcp(len) => self.handle_rtcp(now, transport_id, &data[..len], out),
-            Accepted::Sctp => self.handle_sctp_packet(now, transport_id, data, out),
+            Accepted::Sctp {
+                latch: latch_source,
+            } => {
+                let taken = self.handle_sctp_packet(now, transport_id, data, out);
+                if taken && latch_source {
+                    let event = self.transports.get_mut(&transport_id).and_then(|t| {
+                        if let Some(link) = &mut t.sctp {
+                            link.wake();
+                        }
+                        latch(t, transport_id, false, from)
+                    });
+                    self.events.extend(event);
+                    // What the association answered before it knew where to send goes out now.
+                    self.flush_sctp(now, transport_id, out);
+                }
+            }
         }
     }
 
@@ -490,13 +508,10 @@ impl Router {
                     stats.packets_dropped += 1;
                     return None;
                 }
-                Some(_) => {}
-                None => {
-                    let event = latch(transport, transport_id, false, from);
-                    self.events.extend(event);
-                }
+                Some(_) => return Some(Accepted::Sctp { latch: false }),
+                // Comedia: latched once the association took the packet.
+                None => return Some(Accepted::Sctp { latch: true }),
             }
-            return Some(Accepted::Sctp);
         }
         let kind = classify(data);
         let is_rtp = match kind {

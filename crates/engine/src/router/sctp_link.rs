@@ -150,6 +150,11 @@ impl SctpLink {
         self.association.as_mut()?.poll_event()
     }
 
+    /// Marks queued packets as due (after the remote end became known).
+    pub(crate) fn wake(&mut self) {
+        self.dirty = true;
+    }
+
     pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.association.as_mut()?.poll_transmit(now)
     }
@@ -210,16 +215,17 @@ pub(crate) struct DataConsumerCounters {
 }
 
 impl Router {
-    /// An SCTP packet that arrived on a transport (from DTLS application data or a plain UDP datagram).
+    /// An SCTP packet that arrived on a transport (from DTLS application data or a plain UDP datagram);
+    /// returns whether the association took it.
     pub(super) fn handle_sctp_packet(
         &mut self,
         now: Instant,
         transport_id: TransportId,
         packet: &[u8],
         out: &mut Outbox,
-    ) {
+    ) -> bool {
         let Some(transport) = self.transports.get_mut(&transport_id) else {
-            return;
+            return false;
         };
         let dropped = match &mut transport.sctp {
             Some(link) => link.handle_packet(now, packet),
@@ -230,6 +236,7 @@ impl Router {
             transport.stats.packets_dropped += 1;
         }
         self.drain_sctp(now, transport_id, out);
+        !dropped
     }
 
     /// Acts on what an association reported and sends what it has queued.
@@ -298,8 +305,8 @@ impl Router {
             TransportKind::Plain(plain) => {
                 let socket = plain.setup.rtp_socket;
                 let Some(remote) = plain.remote_rtp else {
-                    // Nowhere to send yet (comedia before the first packet): the association retransmits.
-                    while link.poll_transmit(now).is_some() {}
+                    // Nowhere to send yet (comedia, before the association took a packet): the packets stay
+                    // queued in the association until the remote end is latched.
                     return;
                 };
                 while let Some(packet) = link.poll_transmit(now) {
