@@ -98,10 +98,11 @@ export class DataChannels {
     if (!chat || chat.channel.readyState !== 'open') {
       throw new Error(`chat is not open (${chat ? chat.channel.readyState : this.chatError ?? 'no channel'})`);
     }
+    const at = Date.now(); // when it left, for latency figures
     chat.channel.send(text);
     this.record({
       own: true, label: CHAT, dataProducerId: chat.id, broadcasterId: this.session.id,
-      displayName: this.session.displayName, data: text,
+      displayName: this.session.displayName, data: text, at,
     });
   }
 
@@ -225,8 +226,8 @@ export class DataChannels {
   record(m) {
     const binary = typeof m.data !== 'string';
     const message = {
-      ...m,
       at: Date.now(),
+      ...m,
       binary,
       size: binary ? m.data.byteLength : new TextEncoder().encode(m.data).length,
       text: binary ? null : m.data,
