@@ -60,9 +60,11 @@ export class Session extends EventTarget {
       for (const peer of joined.peers) {
         this.addPeer(peer.id, peer.displayName);
         for (const p of peer.producers) this.addRemoteProducer({ ...p, broadcasterId: peer.id });
+        // Data producers that existed before we joined (later ones come as dataProducer.added).
+        for (const d of peer.dataProducers ?? []) {
+          this.data.addRemote({ id: d.id, broadcasterId: peer.id, label: d.label, protocol: d.protocol });
+        }
       }
-      // Data producers that existed before our room stream opened (later ones come as dataProducer.added).
-      await this.run('list data producers', () => this.listDataProducers());
       this.phase = 'joined';
       this.ownEvents = await this.run('open broadcaster events', () =>
         openEvents(`/rooms/${this.room}/broadcasters/${this.id}/events`, (n, d) => this.onOwnEvent(n, d)));
@@ -82,9 +84,9 @@ export class Session extends EventTarget {
   }
 
   /**
-   * Learns the room's data producers: `GET /rooms/{id}` lists their ids, each one's resource its label. Those
-   * known before and no longer listed are forgotten (after a stream reset; one announced while the list was
-   * on its way is kept).
+   * Relearns the room's data producers after a room stream reset: `GET /rooms/{id}` lists their ids, each
+   * one's resource its label. Those known before and no longer listed are forgotten (one announced while the
+   * list was on its way is kept).
    */
   async listDataProducers() {
     const known = [...this.data.remote.keys()];

@@ -267,3 +267,26 @@ async fn pausing_and_closing_a_data_producer_tell_the_consumer_owner() {
     let next = alice.next().await;
     assert_eq!(next.event, "broadcaster.joined", "{next:?}");
 }
+
+#[tokio::test]
+async fn a_joining_broadcaster_learns_the_data_producers_already_there() {
+    let server = Server::start();
+    let (producer, _) = chat(&server, 1000).await;
+    let joined = server
+        .post(
+            "/rooms/r/broadcasters",
+            json!({"id": "carol", "displayName": "Carol", "device": {"name": "test"}}),
+        )
+        .await
+        .expect(201);
+    let alice = joined["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "alice")
+        .expect("alice among the peers");
+    assert_eq!(
+        alice["dataProducers"],
+        json!([{"id": producer, "label": "chat", "protocol": "text"}])
+    );
+}

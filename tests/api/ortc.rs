@@ -251,7 +251,8 @@ async fn capabilities_that_cannot_consume_are_refused() {
         .expect(201);
     assert_eq!(
         joined["peers"],
-        json!([{"id": "alice", "displayName": "alice", "device": {"name": "test"}, "producers": []}])
+        json!([{"id": "alice", "displayName": "alice", "device": {"name": "test"}, "producers": [],
+                "dataProducers": []}])
     );
     let recv = server.plain("r", "deaf").await;
     server

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{BroadcasterId, ProducerId, TransportId};
+use crate::ids::{BroadcasterId, DataProducerId, ProducerId, TransportId};
 use crate::rtp_parameters::{MediaKind, RtpCapabilities};
 use crate::sctp_parameters::SctpCapabilities;
 
@@ -72,6 +72,20 @@ pub struct PeerInfo {
     pub device: Device,
     /// Its producers the joining broadcaster can consume.
     pub producers: Vec<PeerProducerInfo>,
+    /// Its data producers.
+    pub data_producers: Vec<PeerDataProducerInfo>,
+}
+
+/// A data producer in a [`PeerInfo`].
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerDataProducerInfo {
+    /// Data producer id.
+    pub id: DataProducerId,
+    /// Channel label.
+    pub label: String,
+    /// Sub-protocol.
+    pub protocol: String,
 }
 
 /// A producer in a [`PeerInfo`].
@@ -190,6 +204,20 @@ impl Router {
                         kind: p.kind,
                     })
                     .collect(),
+                data_producers: {
+                    let mut list: Vec<PeerDataProducerInfo> = self
+                        .data_producers
+                        .values()
+                        .filter(|d| d.owner == b.options.id)
+                        .map(|d| PeerDataProducerInfo {
+                            id: d.id,
+                            label: d.options.label.clone(),
+                            protocol: d.options.protocol.clone(),
+                        })
+                        .collect();
+                    list.sort_by_key(|d| d.id);
+                    list
+                },
             })
             .collect()
     }

@@ -44,7 +44,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use broadcaster::{BroadcasterInfo, BroadcasterOptions, Device, PeerInfo, PeerProducerInfo};
+pub use broadcaster::{
+    BroadcasterInfo, BroadcasterOptions, Device, PeerDataProducerInfo, PeerInfo, PeerProducerInfo,
+};
 pub use consumer::{
     ConsumerInfo, ConsumerLayers, ConsumerOptions, ConsumerScore, ConsumerStats,
     ConsumerStatsReport, ConsumerType,
