@@ -598,12 +598,23 @@ fn pause_and_resume_mid_stream() {
     let mut recording = recorder(&sdp, &dir, &output);
     wait_listening(&mut recording, 5006);
 
-    let consumers = [raw_consumer.as_str(), ffmpeg_consumer.as_str()];
+    // A resumed consumer starts at the producer's next keyframe (FFmpeg's sender answers no keyframe
+    // request), so a keyframe arriving between the two resume requests starts the consumer resumed first
+    // on it and the other one a keyframe interval (1 s) later. The stream's first keyframe often lands
+    // there, since the sender starts about when the test resumes; a segment being shorter than that
+    // interval, the consumer resumed second then missed the whole first segment. The recorded consumer is
+    // therefore resumed first and paused last: the recording holds at least what the raw receiver saw,
+    // which its duration is checked against below.
+    let consumers = [ffmpeg_consumer.as_str(), raw_consumer.as_str()];
     let mut log = Vec::new();
     let mut resumes = Vec::new();
     let mut pauses = Vec::new();
     let started = Instant::now();
     let set = |api: &mut Api, paths: &[String], verb: &str| {
+        let mut paths: Vec<&String> = paths.iter().collect();
+        if verb == "pause" {
+            paths.reverse();
+        }
         for path in paths {
             api.post(&format!("{path}/{verb}"), json!({}));
         }
