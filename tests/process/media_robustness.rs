@@ -647,7 +647,17 @@ fn pause_and_resume_mid_stream() {
         resumes.push(Instant::now());
         set(&mut api, paths, "resume");
     }
+    // At least 200 packets and two seconds of the stream after the last resume (at the example's
+    // 1 Mbit/s, 200 packets alone are about 1.6 s, too close to the 1.5 s checked below).
+    let resumed_at = log.len();
     raw.take(200, &mut log);
+    while log[log.len() - 1]
+        .timestamp
+        .wrapping_sub(log[resumed_at].timestamp)
+        < 2 * 90000
+    {
+        raw.take(1, &mut log);
+    }
     let resumed_last = *resumes.last().unwrap();
     recording.finish();
     raw.stop(&mut log);
