@@ -659,8 +659,10 @@ fn pause_and_resume_mid_stream() {
         raw.take(1, &mut log);
     }
     let resumed_last = *resumes.last().unwrap();
-    recording.finish();
+    // The raw receiver stops first: what it saw while FFmpeg was shutting down would lengthen the
+    // stream the recording is compared with.
     raw.stop(&mut log);
+    recording.finish();
     let consumer_stats = api.get(&format!("/consumers/{raw_consumer}/stats"));
     broadcaster.wait_success(Duration::from_secs(30));
 
