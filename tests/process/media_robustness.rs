@@ -598,12 +598,23 @@ fn pause_and_resume_mid_stream() {
     let mut recording = recorder(&sdp, &dir, &output);
     wait_listening(&mut recording, 5006);
 
-    let consumers = [raw_consumer.as_str(), ffmpeg_consumer.as_str()];
+    // A resumed consumer starts at the producer's next keyframe (FFmpeg's sender answers no keyframe
+    // request), so a keyframe arriving between the two resume requests starts the consumer resumed first
+    // on it and the other one a keyframe interval (1 s) later. The stream's first keyframe often lands
+    // there, since the sender starts about when the test resumes; a segment being shorter than that
+    // interval, the consumer resumed second then missed the whole first segment. The recorded consumer is
+    // therefore resumed first and paused last: the recording holds at least what the raw receiver saw,
+    // which its duration is checked against below.
+    let consumers = [ffmpeg_consumer.as_str(), raw_consumer.as_str()];
     let mut log = Vec::new();
     let mut resumes = Vec::new();
     let mut pauses = Vec::new();
     let started = Instant::now();
     let set = |api: &mut Api, paths: &[String], verb: &str| {
+        let mut paths: Vec<&String> = paths.iter().collect();
+        if verb == "pause" {
+            paths.reverse();
+        }
         for path in paths {
             api.post(&format!("{path}/{verb}"), json!({}));
         }
@@ -636,10 +647,22 @@ fn pause_and_resume_mid_stream() {
         resumes.push(Instant::now());
         set(&mut api, paths, "resume");
     }
+    // At least 200 packets and two seconds of the stream after the last resume (at the example's
+    // 1 Mbit/s, 200 packets alone are about 1.6 s, too close to the 1.5 s checked below).
+    let resumed_at = log.len();
     raw.take(200, &mut log);
+    while log[log.len() - 1]
+        .timestamp
+        .wrapping_sub(log[resumed_at].timestamp)
+        < 2 * 90000
+    {
+        raw.take(1, &mut log);
+    }
     let resumed_last = *resumes.last().unwrap();
-    recording.finish();
+    // The raw receiver stops first: what it saw while FFmpeg was shutting down would lengthen the
+    // stream the recording is compared with.
     raw.stop(&mut log);
+    recording.finish();
     let consumer_stats = api.get(&format!("/consumers/{raw_consumer}/stats"));
     broadcaster.wait_success(Duration::from_secs(30));
 
