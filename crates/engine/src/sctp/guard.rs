@@ -4,7 +4,7 @@
 //! everything else.
 //!
 //! Owns: the length rules below, each with a test in `sctp::tests` built from a minimal reproducer.
-//! Must not: allocate, or look at a byte twice (one walk over the chunk headers, and inside a chunk one
+//! Must not: allocate, or walk a packet twice (one walk over the chunk headers, and inside a chunk one
 //! over its parameters or error causes); judge what the library judges by content (TSNs other than
 //! FORWARD TSN's distance, stream ids, cookies, flags).
 //!
@@ -108,8 +108,9 @@ pub(super) enum Refusal {
 /// Admits inbound packets (see the module docs), and bounds FORWARD TSN jumps.
 ///
 /// RFC 3758 §3.6 FORWARD TSN: the library walks one TSN at a time from its cumulative TSN to the new
-/// one, so a FORWARD TSN 2^31 ahead costs ~2^31 steps (seconds of CPU per packet), and overflows
-/// (panics with overflow checks) when the walk crosses 2^32. A FORWARD TSN more than
+/// one, so a FORWARD TSN 2^31 ahead costs ~2^31 steps (seconds of CPU per packet); its step does not
+/// wrap at 2^32 either (decision 0009, defect 7: we build the library without overflow checks). A
+/// FORWARD TSN more than
 /// [`MAX_FORWARD_TSN_AHEAD`] past the cumulative TSN we last acknowledged (read from our own outbound
 /// SACKs) or, before our first SACK, past the peer's initial TSN — or as far behind it — is refused.
 #[derive(Clone, Debug, Default)]
@@ -213,7 +214,7 @@ fn check_chunk(kind: u8, value: &[u8]) -> Result<(), Refusal> {
         CHUNK_SHUTDOWN_ACK | CHUNK_COOKIE_ACK | CHUNK_SHUTDOWN_COMPLETE => {
             (value.is_empty(), Refusal::EmptyChunkLength)
         }
-        CHUNK_COOKIE_ECHO => (true, Refusal::ChunkLength),
+        CHUNK_COOKIE_ECHO => return Ok(()),
         CHUNK_RECONFIG => (reconfig_fits(value), Refusal::ReconfigParameters),
         CHUNK_FORWARD_TSN => (
             value.len() >= 4 && value.len() % 4 == 0,

@@ -763,13 +763,14 @@ fn chunk_types_the_library_does_not_parse_are_refused() {
     assert_refused(&[11, 0, 0, 4, 0x84, 0, 0, 8, 0, 0, 0, 0], UnknownChunk);
 }
 
-/// DATA on stream 0 with PPID 51, TSN `tsn`, a whole message with stream sequence number 2 (the
-/// next after [`established`]'s OPEN and probe).
-fn data_chunk(tsn: u32, user_data: &[u8]) -> Vec<u8> {
+/// DATA carrying a whole message on stream 0.
+fn data_chunk(tsn: u32, ssn: u16, ppid: u32, user_data: &[u8]) -> Vec<u8> {
     let mut chunk = vec![0, 3];
     chunk.extend_from_slice(&(16 + user_data.len() as u16).to_be_bytes());
     chunk.extend_from_slice(&tsn.to_be_bytes());
-    chunk.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 51]);
+    chunk.extend_from_slice(&[0, 0]);
+    chunk.extend_from_slice(&ssn.to_be_bytes());
+    chunk.extend_from_slice(&ppid.to_be_bytes());
     chunk.extend_from_slice(user_data);
     chunk.resize(chunk.len().next_multiple_of(4), 0);
     chunk
@@ -777,14 +778,15 @@ fn data_chunk(tsn: u32, user_data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn data_without_user_data_is_refused() {
+    // Stream sequence number 2: the next after `established`'s OPEN and probe.
     let mut live = established();
-    let empty = data_chunk(live.next_tsn, b"");
+    let empty = data_chunk(live.next_tsn, 2, PPID_STRING, b"");
     live.assert_refused(&empty, guard::Refusal::DataLength);
-    assert!(live.admits(&data_chunk(live.next_tsn, b"x")));
+    assert!(live.admits(&data_chunk(live.next_tsn, 2, PPID_STRING, b"x")));
     // Unguarded, the library delivers it: an empty message with PPID 51 (RFC 8831 §8 sends empty
     // messages as PPID 56 with one byte).
     let live = established();
-    let empty = data_chunk(live.next_tsn, b"");
+    let empty = data_chunk(live.next_tsn, 2, PPID_STRING, b"");
     let pair = live.unguarded(&empty);
     assert_eq!(
         Pair::messages(&pair.server_events).last(),
@@ -1013,4 +1015,77 @@ fn forward_tsn_of_length_other_than_8_plus_4n_is_refused() {
     live.assert_refused(&odd, ForwardTsnLength);
     let tsn = live.next_tsn.to_be_bytes();
     assert!(live.admits(&[&[192, 0, 0, 12][..], &tsn, &[0, 0, 0, 1]].concat()));
+}
+
+/// A server brought up by hand by a peer whose initial TSN is `initial_tsn`: INIT, then COOKIE ECHO
+/// with the cookie of the INIT ACK. Returns it and the common header of the peer's packets.
+fn server_with_peer_initial_tsn(now: Instant, initial_tsn: u32) -> (SctpAssociation, Vec<u8>) {
+    let mut server = SctpAssociation::new(SctpConfig::default(), SctpRole::Server, now).unwrap();
+    let mut init = init_chunk(1, &[]);
+    init[16..20].copy_from_slice(&initial_tsn.to_be_bytes());
+    server.handle_packet(now, &reproducer(&INIT_HEADER, &init));
+    let init_ack = server.poll_transmit(now).unwrap();
+    assert_eq!(init_ack[12], 2, "INIT ACK");
+    // Its parameters follow the chunk header and fixed part; the State Cookie is type 7.
+    let mut offset = 32;
+    let cookie = loop {
+        let kind = u16::from_be_bytes([init_ack[offset], init_ack[offset + 1]]);
+        let len = usize::from(u16::from_be_bytes([
+            init_ack[offset + 2],
+            init_ack[offset + 3],
+        ]));
+        if kind == 7 {
+            break &init_ack[offset + 4..offset + len];
+        }
+        offset += len.next_multiple_of(4);
+    };
+    // The server's initiate tag is the verification tag of the peer's packets.
+    let header = [&INIT_HEADER[..4], &init_ack[16..20]].concat();
+    let mut echo = vec![10, 0];
+    echo.extend_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
+    echo.extend_from_slice(cookie);
+    echo.resize(echo.len().next_multiple_of(4), 0);
+    server.handle_packet(now, &reproducer(&header, &echo));
+    assert_eq!(server.state(), SctpState::Connected);
+    (server, header)
+}
+
+/// A peer's TSNs count modulo 2^32 (RFC 9260 §1.6): DATA at TSN 2^32 - 1, 0 and 1 arrives in order.
+/// rtc-sctp 0.21.1 adds 1 without wrapping on that path, so this holds only with the library built
+/// without overflow checks, as the root Cargo.toml's dev profile does (docs/decisions/0009).
+#[test]
+fn peer_tsns_crossing_2_pow_32_are_delivered() {
+    let now = Instant::now();
+    let (mut server, header) = server_with_peer_initial_tsn(now, u32::MAX);
+    let open = DataChannelOpen {
+        ordered: true,
+        reliability: Reliability::Reliable,
+        priority: 256,
+        label: "wrap".into(),
+        protocol: String::new(),
+    }
+    .to_bytes()
+    .unwrap();
+    for (tsn, ssn, ppid, data) in [
+        (u32::MAX, 0, PPID_DCEP, &open[..]),
+        (0, 1, PPID_STRING, b"a"),
+        (1, 2, PPID_STRING, b"b"),
+    ] {
+        let chunk = data_chunk(tsn, ssn, ppid, data);
+        server.handle_packet(now, &reproducer(&header, &chunk));
+    }
+    let events: Vec<_> = std::iter::from_fn(|| server.poll_event()).collect();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        SctpEvent::ChannelOpened { stream_id: 0, label, .. } if label == "wrap"
+    )));
+    assert_eq!(
+        Pair::messages(&events),
+        [
+            (0, PPID_STRING, b"a".to_vec()),
+            (0, PPID_STRING, b"b".to_vec())
+        ]
+    );
+    assert_eq!(server.library_panics(), 0);
+    assert_eq!(server.state(), SctpState::Connected);
 }
