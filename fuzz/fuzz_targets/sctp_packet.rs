@@ -1,7 +1,7 @@
 //! A server `SctpAssociation` fed arbitrary SCTP packets, either raw (they meet the INIT path and our
 //! pre-checks) or, when the first byte is odd, after a genuine handshake and DCEP open with an in-process
 //! client, re-headed with the client's ports and verification tag and a valid CRC-32C, so that the
-//! chunks reach the established association. Inputs are split into packets at 0xFFFF 0xFFFF markers.
+//! chunks reach the established association. Inputs are split into packets at 0xff bytes.
 //! Never panics; a connected association is never reported `New` or `Connecting` again; the drop
 //! counter never goes down; nothing sent is shorter than an SCTP common header.
 #![no_main]
