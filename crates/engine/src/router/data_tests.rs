@@ -57,16 +57,7 @@ impl Scenario {
             });
         }
         router.create_transport(&alice, plain, setup).unwrap();
-        let direct = TransportId::new_random();
-        router
-            .create_transport(
-                &bob,
-                direct,
-                TransportSetup::Direct(DirectTransportSetup {
-                    max_message_size: 262_144,
-                }),
-            )
-            .unwrap();
+        let direct = super::tests::direct(&mut router, &bob);
         let now = Instant::now();
         let config = SctpConfig {
             os: 16,

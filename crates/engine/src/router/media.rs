@@ -382,6 +382,15 @@ pub(super) enum Accepted {
     },
 }
 
+/// A plain transport's source check: `Some(false)` for the expected remote end, `Some(true)` for a source
+/// comedia may latch (nothing latched yet), `None` for a datagram to drop.
+fn source_check(expected: Option<SocketAddr>, from: SocketAddr, comedia: bool) -> Option<bool> {
+    match expected {
+        Some(remote) => (remote == from).then_some(false),
+        None => comedia.then_some(true),
+    }
+}
+
 /// Comedia: latches a plain transport's remote RTP (and muxed RTCP) or RTCP tuple to `from`; the event
 /// that tells its owner.
 fn latch(
@@ -496,22 +505,14 @@ impl Router {
         };
         let on_rtcp_socket = plain.setup.rtcp_socket == Some(socket);
         if transport.sctp.is_some() && !on_rtcp_socket && super::sctp_link::looks_like_sctp(data) {
-            // SCTP over UDP (RFC 6951 style, as mediasoup): from the RTP tuple, which it may latch.
-            match plain.remote_rtp {
-                Some(remote) if remote != from => {
-                    stats.dropped_unexpected_source += 1;
-                    stats.packets_dropped += 1;
-                    return None;
-                }
-                None if !plain.setup.comedia => {
-                    stats.dropped_unexpected_source += 1;
-                    stats.packets_dropped += 1;
-                    return None;
-                }
-                Some(_) => return Some(Accepted::Sctp { latch: false }),
-                // Comedia: latched once the association took the packet.
-                None => return Some(Accepted::Sctp { latch: true }),
-            }
+            // SCTP over UDP (as mediasoup): from the RTP tuple, which comedia latches once the association
+            // took the packet.
+            let Some(latch) = source_check(plain.remote_rtp, from, plain.setup.comedia) else {
+                stats.dropped_unexpected_source += 1;
+                stats.packets_dropped += 1;
+                return None;
+            };
+            return Some(Accepted::Sctp { latch });
         }
         let kind = classify(data);
         let is_rtp = match kind {
@@ -528,18 +529,10 @@ impl Router {
         } else {
             plain.remote_rtp
         };
-        match expected {
-            Some(remote) if remote != from => {
-                stats.dropped_unexpected_source += 1;
-                stats.packets_dropped += 1;
-                return None;
-            }
-            None if !plain.setup.comedia => {
-                stats.dropped_unexpected_source += 1;
-                stats.packets_dropped += 1;
-                return None;
-            }
-            _ => {}
+        if source_check(expected, from, plain.setup.comedia).is_none() {
+            stats.dropped_unexpected_source += 1;
+            stats.packets_dropped += 1;
+            return None;
         }
         let len = if plain.setup.srtp_parameters.is_some() {
             let unprotected = match &mut plain.srtp_in {

@@ -99,6 +99,21 @@ pub(super) fn plain(
     id
 }
 
+/// A direct transport (262144-byte messages) for `owner`.
+pub(super) fn direct(router: &mut Router, owner: &BroadcasterId) -> TransportId {
+    let id = TransportId::new_random();
+    router
+        .create_transport(
+            owner,
+            id,
+            TransportSetup::Direct(DirectTransportSetup {
+                max_message_size: 262_144,
+            }),
+        )
+        .unwrap();
+    id
+}
+
 pub(super) fn vp8(ssrc: Option<u32>, mid: Option<&str>) -> ProducerOptions {
     ProducerOptions {
         kind: MediaKind::Video,

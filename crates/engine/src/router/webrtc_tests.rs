@@ -346,6 +346,22 @@ impl Link {
             .unwrap();
     }
 
+    /// Validates the peer's tuple with a check, connects the transport with a fresh client certificate's
+    /// fingerprint, and returns that DTLS client (not started).
+    fn validated_dtls_client(&mut self) -> DtlsTransport {
+        self.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
+        self.responses();
+        let client_cert = peer_certificate();
+        self.connect(client_cert.fingerprint(FingerprintAlgorithm::Sha256));
+        let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
+        DtlsTransport::new(
+            DtlsConfig::new(client_cert, vec![server_fingerprint]),
+            crate::dtls::DtlsRole::Client,
+            self.t0,
+        )
+        .unwrap()
+    }
+
     /// Runs a handshake between the router and `client` over the validated tuple for up to `limit` of
     /// virtual time; returns the client's events.
     fn handshake(&mut self, client: &mut DtlsTransport, limit: Duration) -> Vec<DtlsEvent> {
@@ -395,17 +411,7 @@ impl Link {
 #[test]
 fn dtls_connects_exports_srtp_keys_and_media_decrypts() {
     let mut link = Link::new();
-    link.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
-    link.responses();
-    let client_cert = peer_certificate();
-    link.connect(client_cert.fingerprint(FingerprintAlgorithm::Sha256));
-    let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
-    let mut client = DtlsTransport::new(
-        DtlsConfig::new(client_cert, vec![server_fingerprint]),
-        crate::dtls::DtlsRole::Client,
-        link.t0,
-    )
-    .unwrap();
+    let mut client = link.validated_dtls_client();
     let events = link.handshake(&mut client, Duration::from_secs(5));
     let Some(DtlsEvent::Connected {
         profile,
@@ -631,33 +637,14 @@ fn data_channels_run_over_dtls_both_ways() {
     router
         .create_transport(&alice, transport, with_sctp)
         .unwrap();
-    let direct = TransportId::new_random();
-    router
-        .create_transport(
-            &bob,
-            direct,
-            TransportSetup::Direct(DirectTransportSetup {
-                max_message_size: 262_144,
-            }),
-        )
-        .unwrap();
+    let direct = super::tests::direct(&mut router, &bob);
     let mut link = Link {
         router,
         transport,
         out: Outbox::new(),
         t0: Instant::now(),
     };
-    link.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
-    link.responses();
-    let client_cert = peer_certificate();
-    link.connect(client_cert.fingerprint(FingerprintAlgorithm::Sha256));
-    let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
-    let mut client = DtlsTransport::new(
-        DtlsConfig::new(client_cert, vec![server_fingerprint]),
-        crate::dtls::DtlsRole::Client,
-        link.t0,
-    )
-    .unwrap();
+    let mut client = link.validated_dtls_client();
     let events = link.handshake(&mut client, Duration::from_secs(5));
     assert!(
         events
