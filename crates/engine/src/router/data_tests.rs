@@ -35,16 +35,21 @@ struct Scenario {
 
 impl Scenario {
     fn new() -> Self {
-        Self::with_client_belief(MAX_MESSAGE)
+        Self::build(MAX_MESSAGE, true)
     }
 
     /// `belief`: the largest message the client thinks the router takes.
     fn with_client_belief(belief: u32) -> Self {
+        Self::build(belief, true)
+    }
+
+    /// `comedia`: the plain transport latches the client; otherwise it is connected to it first.
+    fn build(belief: u32, comedia: bool) -> Self {
         let mut router = router();
         let alice = join(&mut router, "alice", false);
         let bob = join(&mut router, "bob", false);
         let plain = TransportId::new_random();
-        let mut setup = super::media_tests::plain_setup(true, SCTP_SOCKET, SocketRef(31));
+        let mut setup = super::media_tests::plain_setup(comedia, SCTP_SOCKET, SocketRef(31));
         if let TransportSetup::Plain(p) = &mut setup {
             p.rtcp_mux = true;
             p.rtcp_tuple = None;
@@ -57,6 +62,19 @@ impl Scenario {
             });
         }
         router.create_transport(&alice, plain, setup).unwrap();
+        if !comedia {
+            let client: SocketAddr = CLIENT.parse().unwrap();
+            router
+                .connect_transport(
+                    plain,
+                    ConnectParameters {
+                        ip: Some(client.ip()),
+                        port: Some(client.port()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+        }
         let direct = super::tests::direct(&mut router, &bob);
         let now = Instant::now();
         let config = SctpConfig {
@@ -253,6 +271,39 @@ fn the_association_comes_up_over_comedia_and_is_reported() {
             .iter()
             .any(|e| matches!(e, RouterEvent::TransportTuple { .. }))
     );
+}
+
+#[test]
+fn sctp_runs_on_a_connected_plain_transport_and_strangers_are_dropped() {
+    let mut s = Scenario::build(MAX_MESSAGE, false);
+    let producer = s.data_producer(s.plain, ordered(5));
+    let consumer = s.data_consumer(s.direct, producer);
+    s.client.add_channel(5, true, Reliability::Reliable);
+    s.client.send(s.now, 5, PPID_STRING, b"connected").unwrap();
+    s.run(Duration::from_millis(100));
+    assert_eq!(
+        s.direct_messages(),
+        vec![(consumer.id, PPID_STRING, b"connected".to_vec())]
+    );
+    // The same SCTP packet from another address: dropped at the source check, before the association.
+    s.client.send(s.now, 5, PPID_STRING, b"stranger").unwrap();
+    let mut packet = s.client.poll_transmit(s.now).expect("a DATA packet");
+    let before = s.router.transport_stats(s.plain).unwrap();
+    s.router.handle_datagram(
+        s.now,
+        s.plain,
+        SCTP_SOCKET,
+        "127.0.0.1:7001".parse().unwrap(),
+        &mut packet,
+        &mut s.out,
+    );
+    let after = s.router.transport_stats(s.plain).unwrap();
+    assert_eq!(
+        after.dropped_unexpected_source,
+        before.dropped_unexpected_source + 1
+    );
+    assert_eq!(after.dropped_sctp, before.dropped_sctp);
+    assert!(s.direct_messages().is_empty());
 }
 
 #[test]
