@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::browser::run_driver;
 use super::browser_impairment::{proxies, stop};
 use super::data_sctp::data_bot;
-use super::impair::{Action, Direction, Rule};
+use super::impair::five_percent_loss_both_ways;
 use super::netns::isolated;
 use super::support::{Server, report};
 
@@ -122,24 +122,7 @@ fn unreliable_channel_keeps_delivering_through_five_percent_loss() {
         return;
     }
     let server = Server::start("46100-46199", &[]);
-    let rules = [
-        Rule {
-            name: "loss to server",
-            direction: Direction::ToServer,
-            action: Action::Loss {
-                probability: 0.05,
-                seed: 0xda7a_0001,
-            },
-        },
-        Rule {
-            name: "loss to page",
-            direction: Direction::ToClient,
-            action: Action::Loss {
-                probability: 0.05,
-                seed: 0xda7a_0002,
-            },
-        },
-    ];
+    let rules = five_percent_loss_both_ways("loss to page", 0xda7a_0001);
     let (proxies, proxy_arg) = proxies(&server, &rules);
     let (count, interval, chats) = (
         LOSSY_MESSAGES.to_string(),

@@ -16,7 +16,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use serde_json::Value;
 
 use super::browser::run_driver;
-use super::impair::{Action, Direction, FlowHistory, Proxy, ProxyReport, Rule, epoch_ms, flights};
+use super::impair::{
+    Action, Direction, FlowHistory, Proxy, ProxyReport, Rule, epoch_ms,
+    five_percent_loss_both_ways, flights,
+};
 use super::netns::isolated;
 use super::support::{Server, report};
 
@@ -130,24 +133,7 @@ fn viewer_keeps_decoding_through_five_percent_loss() {
         return;
     }
     let server = Server::start("44600-44699", &[]);
-    let rules = [
-        Rule {
-            name: "loss to server",
-            direction: Direction::ToServer,
-            action: Action::Loss {
-                probability: 0.05,
-                seed: 0x5eed_0001,
-            },
-        },
-        Rule {
-            name: "loss to viewer",
-            direction: Direction::ToClient,
-            action: Action::Loss {
-                probability: 0.05,
-                seed: 0x5eed_0002,
-            },
-        },
-    ];
+    let rules = five_percent_loss_both_ways("loss to viewer", 0x5eed_0001);
     let (proxies, proxy_arg) = proxies(&server, &rules);
     let window = LOSS_WINDOW_SECONDS.to_string();
     let result = run_driver(

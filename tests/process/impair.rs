@@ -213,6 +213,27 @@ pub struct Rule {
     pub action: Action,
 }
 
+/// Independent 5% loss each way (seeds `seed` and `seed + 1`), the rules of the loss tests; `client` is the
+/// name of the rule toward the client in reports.
+pub fn five_percent_loss_both_ways(client: &'static str, seed: u64) -> [Rule; 2] {
+    let loss = |seed| Action::Loss {
+        probability: 0.05,
+        seed,
+    };
+    [
+        Rule {
+            name: "loss to server",
+            direction: Direction::ToServer,
+            action: loss(seed),
+        },
+        Rule {
+            name: client,
+            direction: Direction::ToClient,
+            action: loss(seed + 1),
+        },
+    ]
+}
+
 /// What a rule did, over all flows.
 #[derive(Clone, Debug, Default)]
 pub struct RuleReport {
