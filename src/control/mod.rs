@@ -9,6 +9,7 @@
 mod certificate;
 mod error;
 mod publish;
+mod whip;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -48,6 +49,9 @@ pub use error::{
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
     CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
     SendDataMessageError,
+};
+pub use whip::{
+    WhipEndError, WhipPatchError, WhipPatched, WhipPublishError, WhipPublished, WhipSessionId,
 };
 
 /// Control-plane settings.
@@ -190,6 +194,7 @@ struct Inner {
     runtime: Runtime,
     certificate: Certificate,
     index: Mutex<Index>,
+    whip: Mutex<whip::WhipSessions>,
     events: EventHub,
 }
 
@@ -213,6 +218,7 @@ impl Control {
                 runtime,
                 certificate,
                 index: Mutex::new(Index::default()),
+                whip: Mutex::new(whip::WhipSessions::default()),
                 events,
             }),
         }
