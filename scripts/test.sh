@@ -2,7 +2,8 @@
 # mediagate's whole test suite, the one command CI runs (.ci/run) and the README names.
 #
 #   1. installs what is missing: jq, curl, python3 with venv, and for the real-peer tests FFmpeg, GStreamer
-#      (tools, base, good, ugly: rtpbin, vp8enc, x264enc, opusenc, the RTP payloaders), iproute2 and
+#      (tools, base, good, ugly: rtpbin, vp8enc, x264enc, opusenc, the RTP payloaders), whip-client
+#      (simple-whip-client) and a C compiler for the WHIP test, iproute2 and
 #      util-linux (`ip`, `unshare`: the network namespaces), and for the browser tests Chromium,
 #      fonts-liberation, Firefox ESR and Node.js (apt-get), rustfmt and clippy (rustup), the browser drivers'
 #      npm packages (`npm ci --prefix tests/browser`, only when node_modules is absent or the lock changed),
@@ -84,6 +85,9 @@ install_prerequisites() {
         package=gstreamer1.0-plugins-${element#*:}
         gst-inspect-1.0 "${element%:*}" >/dev/null 2>&1 || missing+=("$package")
     done
+    # WHIP: GStreamer's webrtcbin behind whip-client, and cc for the test's gupnp-igd stub (tests/process/media_whip.rs).
+    command -v whip-client >/dev/null || missing+=(simple-whip-client)
+    command -v cc >/dev/null || missing+=(gcc libc6-dev)
     # The browser tests (tests/browser): Debian's Chromium and Firefox ESR (never a downloaded build), and Node.
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)
     dpkg-query -W -f='${Status}' fonts-liberation 2>/dev/null | grep -q 'ok installed' || missing+=(fonts-liberation)
