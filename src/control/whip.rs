@@ -254,6 +254,37 @@ impl Control {
         Ok(())
     }
 
+    /// Ends the sessions whose transport closed (consent expired, DTLS failed, closed through the transport
+    /// or broadcaster routes, room closed): each session's broadcaster leaves, so its room sees
+    /// `broadcaster.left`, and the session resource is gone (404).
+    pub(super) fn whip_transports_closed(&self, transports: &[TransportId]) {
+        let ended: Vec<(WhipSessionId, WhipSession)> = {
+            let mut sessions = self.whip_sessions();
+            let ids: Vec<WhipSessionId> = sessions
+                .iter()
+                .filter(|(_, s)| transports.contains(&s.transport))
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| sessions.remove(&id).map(|s| (id, s)))
+                .collect()
+        };
+        for (session, ended) in ended {
+            tracing::info!(%session, transport = %ended.transport, "whip session ended: its transport closed");
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                continue;
+            };
+            let control = self.clone();
+            // Not awaited here: this runs while a command's events are being published.
+            runtime.spawn(async move {
+                match control.leave(&ended.room, &ended.broadcaster).await {
+                    Ok(()) | Err(AccessError::RoomNotFound(_) | AccessError::NotFound(_)) => {}
+                    Err(e) => tracing::warn!(%session, error = %e, "whip: leaving after the transport closed"),
+                }
+            });
+        }
+    }
+
     /// Applies a trickle-ice-sdpfrag to a session, `if_match` being its `If-Match` header.
     pub async fn whip_patch(
         &self,

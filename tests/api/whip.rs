@@ -368,3 +368,31 @@ async fn patch_follows_the_if_match_rules_and_restarts_ice() {
     let trickled = patch(Some(new_etag), SDPFRAG, RESTART).await;
     assert_eq!(trickled.status, StatusCode::NO_CONTENT, "{}", trickled.body);
 }
+
+#[tokio::test]
+async fn the_session_ends_when_its_transport_closes() {
+    let server = Server::start();
+    server.put("/rooms/r", json!({})).await.ok();
+    let mut room = server.events("/rooms/r/events", None).await;
+    let created = whip(&server, "/rooms/r/whip", CHROME_OFFER).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let location = created.header("location").unwrap().to_owned();
+    let joined = until(&mut room, "broadcaster.joined").await;
+    let broadcasters = server.get("/rooms/r/broadcasters").await.ok();
+    let transport = broadcasters[0]["transportIds"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // As when consent expires: the transport closes, the producers with it, and the session ends.
+    server
+        .delete(&format!("/transports/{transport}"))
+        .await
+        .expect(204);
+    until(&mut room, "producer.closed").await;
+    let left = until(&mut room, "broadcaster.left").await;
+    assert_eq!(left["broadcasterId"], joined["broadcasterId"]);
+    request(&server, Method::DELETE, &location, &[], "")
+        .await
+        .problem(404);
+}
