@@ -27,7 +27,7 @@ SCHEMATHESIS_MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-20}
 SCHEMATHESIS_SEED=${SCHEMATHESIS_SEED:-20240601}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/mediagate/venv
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mediagate-test.XXXXXX")
-export SCHEMATHESIS_VERSION SCHEMATHESIS_MAX_EXAMPLES SCHEMATHESIS_SEED VENV WORK
+export ROOT SCHEMATHESIS_VERSION SCHEMATHESIS_MAX_EXAMPLES SCHEMATHESIS_SEED VENV WORK
 trap 'rm -rf "$WORK"' EXIT
 
 STARTED=$SECONDS
@@ -179,7 +179,7 @@ schemathesis_pass() {
     shift 2
     local config=()
     [[ ! -e $dir/schemathesis.toml ]] || config=(--config-file "$dir/schemathesis.toml")
-    (cd "$dir" && timeout 600 "$VENV/bin/schemathesis" "${config[@]}" run "$base/openapi.json" \
+    (cd "$dir" && SCHEMATHESIS_HOOKS="$ROOT/scripts/schemathesis_hooks.py" timeout 600 "$VENV/bin/schemathesis" "${config[@]}" run "$base/openapi.json" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
         --exclude-path-regex '/events$' \
         --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \
