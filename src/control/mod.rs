@@ -595,12 +595,19 @@ impl Control {
 
     /// Removes a broadcaster and closes everything it owns.
     pub async fn leave(&self, room: &RoomId, id: &BroadcasterId) -> Result<(), AccessError> {
+        self.leave_because(room, id, mediagate_engine::router::CloseReason::Request)
+            .await
+    }
+
+    /// Removes a broadcaster for `reason` (reported in `broadcaster.left`).
+    async fn leave_because(
+        &self,
+        room: &RoomId,
+        id: &BroadcasterId,
+        reason: mediagate_engine::router::CloseReason,
+    ) -> Result<(), AccessError> {
         let id = id.clone();
-        Ok(self
-            .on_room(room, move |r| {
-                r.leave(&id, mediagate_engine::router::CloseReason::Request)
-            })
-            .await??)
+        Ok(self.on_room(room, move |r| r.leave(&id, reason)).await??)
     }
 
     // ---- transports ----

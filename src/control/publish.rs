@@ -24,9 +24,13 @@ impl Control {
             let mut index = self.index();
             for event in &events {
                 match event {
-                    RouterEvent::TransportClosed { transport_id, .. } => {
+                    RouterEvent::TransportClosed {
+                        transport_id,
+                        reason,
+                        ..
+                    } => {
                         index.objects.remove(&transport_id.as_uuid());
-                        closed_transports.push(*transport_id);
+                        closed_transports.push((*transport_id, *reason));
                     }
                     RouterEvent::ProducerClosed { producer_id, .. } => {
                         index.objects.remove(&producer_id.as_uuid());

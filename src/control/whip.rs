@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use mediagate_engine::ids::{BroadcasterId, RoomId, TransportId};
 use mediagate_engine::router::{
-    NegotiatedProducer, TransportInfo, TransportOptions, WebRtcTransportOptions,
+    CloseReason, NegotiatedProducer, TransportInfo, TransportOptions, WebRtcTransportOptions,
 };
 use mediagate_engine::sdp::candidate_value;
 use uuid::Uuid;
@@ -257,27 +257,38 @@ impl Control {
     /// Ends the sessions whose transport closed (consent expired, DTLS failed, closed through the transport
     /// or broadcaster routes, room closed): each session's broadcaster leaves, so its room sees
     /// `broadcaster.left`, and the session resource is gone (404).
-    pub(super) fn whip_transports_closed(&self, transports: &[TransportId]) {
-        let ended: Vec<(WhipSessionId, WhipSession)> = {
+    pub(super) fn whip_transports_closed(&self, transports: &[(TransportId, CloseReason)]) {
+        let ended: Vec<(WhipSessionId, WhipSession, CloseReason)> = {
             let mut sessions = self.whip_sessions();
-            let ids: Vec<WhipSessionId> = sessions
+            let ids: Vec<(WhipSessionId, CloseReason)> = sessions
                 .iter()
-                .filter(|(_, s)| transports.contains(&s.transport))
-                .map(|(id, _)| *id)
+                .filter_map(|(id, s)| {
+                    let (_, reason) = transports.iter().find(|(t, _)| *t == s.transport)?;
+                    Some((*id, *reason))
+                })
                 .collect();
             ids.into_iter()
-                .filter_map(|id| sessions.remove(&id).map(|s| (id, s)))
+                .filter_map(|(id, reason)| sessions.remove(&id).map(|s| (id, s, reason)))
                 .collect()
         };
-        for (session, ended) in ended {
-            tracing::info!(%session, transport = %ended.transport, "whip session ended: its transport closed");
+        for (session, ended, reason) in ended {
+            // The broadcaster leaves for the transport's reason (`ice closed`, `dtls failed`…), or
+            // `transport closed` when a request closed the transport.
+            let reason = match reason {
+                CloseReason::Request => CloseReason::TransportClosed,
+                other => other,
+            };
+            tracing::info!(%session, transport = %ended.transport, ?reason, "whip session ended: its transport closed");
             let Ok(runtime) = tokio::runtime::Handle::try_current() else {
                 continue;
             };
             let control = self.clone();
             // Not awaited here: this runs while a command's events are being published.
             runtime.spawn(async move {
-                match control.leave(&ended.room, &ended.broadcaster).await {
+                match control
+                    .leave_because(&ended.room, &ended.broadcaster, reason)
+                    .await
+                {
                     Ok(()) | Err(AccessError::RoomNotFound(_) | AccessError::NotFound(_)) => {}
                     Err(e) => tracing::warn!(%session, error = %e, "whip: leaving after the transport closed"),
                 }

@@ -392,6 +392,7 @@ async fn the_session_ends_when_its_transport_closes() {
     until(&mut room, "producer.closed").await;
     let left = until(&mut room, "broadcaster.left").await;
     assert_eq!(left["broadcasterId"], joined["broadcasterId"]);
+    assert_eq!(left["reason"], "transport closed");
     request(&server, Method::DELETE, &location, &[], "")
         .await
         .problem(404);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::netns::isolated;
 use super::peers::{decode_errors, probe, repo, scratch, start_example};
-use super::support::{Server, report};
+use super::support::{EventStream, Server, report};
 
 const RTC_IP: &str = "10.99.0.1";
 
@@ -70,6 +70,42 @@ fn start_whip_client(url: &str, dir: &Path) -> Child {
         .expect("run whip-client (Debian package simple-whip-client)")
 }
 
+/// The session's two producers, once they are in room `media` (a bounded poll: whip-client prints nothing
+/// parseable).
+fn wait_for_producers(server: &Server, client: &mut Child, dir: &Path) -> Vec<String> {
+    let mut http = server.client();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let room = http.get("/rooms/media");
+        if room.status == 200 {
+            let ids = room.json()["producerIds"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if ids.len() == 2 {
+                return ids
+                    .iter()
+                    .map(|p| p.as_str().expect("a producer id").to_owned())
+                    .collect();
+            }
+        }
+        if let Some(status) = client.try_wait().expect("try_wait") {
+            panic!(
+                "whip-client exited ({status}):\n{}\n{}",
+                client_log(dir),
+                server.log()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no producers within 20 s:\n{}\n{}",
+            client_log(dir),
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn client_log(dir: &Path) -> String {
     let out = std::fs::read_to_string(dir.join("whip-client.out")).unwrap_or_default();
     let err = std::fs::read_to_string(dir.join("whip-client.err")).unwrap_or_default();
@@ -88,38 +124,10 @@ fn whip_client_publishes_vp8_and_opus_that_ffmpeg_records() {
     let url = server.base_url();
     let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
 
-    // The session's two producers appear in the room (bounded poll: whip-client prints nothing parseable).
     let mut http = server.client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let producers = loop {
-        let room = http.get("/rooms/media");
-        if room.status == 200 {
-            let ids = room.json()["producerIds"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            if ids.len() == 2 {
-                break ids;
-            }
-        }
-        if let Some(status) = client.try_wait().expect("try_wait") {
-            panic!(
-                "whip-client exited ({status}):\n{}\n{}",
-                client_log(&dir),
-                server.log()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no producers within 20 s:\n{}\n{}",
-            client_log(&dir),
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let producers = wait_for_producers(&server, &mut client, &dir);
     let broadcasters = http.get("/rooms/media/broadcasters").expect(200).json();
     assert_eq!(broadcasters[0]["displayName"], "gst", "{broadcasters}");
-    let producers: Vec<&str> = producers.iter().map(|p| p.as_str().unwrap()).collect();
 
     let output = dir.join("recording.mkv");
     let mut recorder = start_example(
@@ -172,5 +180,79 @@ fn whip_client_publishes_vp8_and_opus_that_ffmpeg_records() {
     );
     let errors = decode_errors(&output);
     assert!(errors.is_empty(), "decode errors: {errors}");
+    server.stop();
+}
+
+/// whip-client killed without its DELETE: ICE consent expires (30 s, then 30 s of grace), the transport
+/// closes, and the session ends with it: the room's stream reports the producers closed and the broadcaster
+/// gone, and the session resource is 404.
+#[test]
+fn a_killed_whip_client_is_closed_after_consent_expiry() {
+    if !isolated("media_whip::a_killed_whip_client_is_closed_after_consent_expiry") {
+        return;
+    }
+    add_interface();
+    let dir = scratch("whip-consent");
+    build_stub(&dir);
+    let server = Server::start("47950-47999", &["--rtc-ip", RTC_IP]);
+    let url = server.base_url();
+    let mut events = EventStream::open(&server, "/rooms/media/events");
+    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+    let producers = wait_for_producers(&server, &mut client, &dir);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let joined = events.next("broadcaster.joined", deadline, |_| true);
+    let broadcaster = joined["broadcasterId"].as_str().unwrap().to_owned();
+    // Media flows before the kill.
+    let mut http = server.client();
+    let transport = http.get("/rooms/media/broadcasters").expect(200).json()[0]["transportIds"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = http
+            .get(&format!("/transports/{transport}/stats"))
+            .expect(200)
+            .json();
+        if stats[0]["dtlsState"] == "connected" && stats[0]["packetsReceived"].as_u64() > Some(50) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no media: {stats}\n{}",
+            client_log(&dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    client.kill().expect("SIGKILL whip-client");
+    client.wait().expect("reap whip-client");
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(75);
+    let mut closed = Vec::new();
+    let left = loop {
+        let (name, data) = events.next_event(deadline);
+        match name.as_str() {
+            "producer.closed" => closed.push(data["producerId"].as_str().unwrap().to_owned()),
+            "broadcaster.left" if data["broadcasterId"] == broadcaster.as_str() => break data,
+            _ => {}
+        }
+    };
+    let after = killed.elapsed();
+    report(format_args!(
+        "whip-client killed: broadcaster.left after {after:.1?} ({left})"
+    ));
+    assert!(
+        after >= Duration::from_secs(55),
+        "closed too early: {after:?}"
+    );
+    let room = http.get("/rooms/media").expect(200).json();
+    assert_eq!(
+        room["producerIds"],
+        serde_json::json!([]),
+        "{room} (had {producers:?})"
+    );
+    let session = http.get("/rooms/media/broadcasters").expect(200).json();
+    assert_eq!(session, serde_json::json!([]));
     server.stop();
 }
