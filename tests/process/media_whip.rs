@@ -1,5 +1,6 @@
 //! whip-client (GStreamer webrtcbin + libnice, a WebRTC stack independent of Chromium's) publishes VP8 +
-//! Opus through WHIP; FFmpeg records both producers through plain consumers.
+//! Opus through WHIP: FFmpeg records both producers through plain consumers, the server's page in headless
+//! Chromium views them, and a killed client's session ends at ICE consent expiry.
 //!
 //! Two things of Debian 12's whip-client need a hand, both inside the test's own namespace:
 //! - libnice never gathers candidates on a loopback interface, so the namespace gets a veth pair
@@ -12,6 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::browser::{FRAMES, media_args, run_driver};
 use super::netns::isolated;
 use super::peers::{decode_errors, probe, repo, scratch, start_example};
 use super::support::{EventStream, Server, report};
@@ -254,5 +256,40 @@ fn a_killed_whip_client_is_closed_after_consent_expiry() {
     );
     let session = http.get("/rooms/media/broadcasters").expect(200).json();
     assert_eq!(session, serde_json::json!([]));
+    server.stop();
+}
+
+/// whip-client publishes; the server's page (static/) in headless Chromium, in the same room, decodes at least
+/// 90 of its video frames and receives its audio.
+#[test]
+fn the_static_page_views_a_whip_client() {
+    if !isolated("media_whip::the_static_page_views_a_whip_client") {
+        return;
+    }
+    add_interface();
+    let dir = scratch("whip-page");
+    build_stub(&dir);
+    let server = Server::start("47850-47899", &["--rtc-ip", RTC_IP]);
+    let url = server.base_url();
+    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+    wait_for_producers(&server, &mut client, &dir);
+
+    let mut args = media_args();
+    args.extend(["--room", "media", "--peer-name", "gst"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = run_driver(
+        "media_whip::the_static_page_views_a_whip_client",
+        &server,
+        "interop-ffmpeg.mjs",
+        &args,
+    );
+    let received = &result["received"];
+    report(format_args!("static page ← whip-client: {received}"));
+    let frames = received["framesDecoded"].as_u64().unwrap_or(0);
+    let audio = received["audioPackets"].as_u64().unwrap_or(0);
+    assert!(frames >= u64::from(FRAMES) && audio > 0, "{result}");
+
+    let _ = client.kill();
+    let _ = client.wait();
     server.stop();
 }
