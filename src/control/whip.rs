@@ -226,13 +226,12 @@ impl Control {
         broadcaster: &BroadcasterId,
         offer: String,
     ) -> Result<(TransportId, Negotiated), WhipPublishError> {
-        let options: WebRtcTransportOptions = serde_json::from_value(serde_json::json!({}))
-            .map_err(|e| CreateTransportError::Invalid {
-                field: "options",
-                message: e.to_string(),
-            })?;
         let transport = self
-            .create_transport(room, broadcaster, TransportOptions::Webrtc(options))
+            .create_transport(
+                room,
+                broadcaster,
+                TransportOptions::Webrtc(WebRtcTransportOptions::default()),
+            )
             .await?
             .id();
         let outcome = self.transport_sdp_publish(transport, offer.clone()).await?;
