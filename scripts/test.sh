@@ -2,7 +2,8 @@
 # mediagate's whole test suite, the one command CI runs (.ci/run) and the README names.
 #
 #   1. installs what is missing: jq, curl, python3 with venv, and for the real-peer tests FFmpeg, GStreamer
-#      (tools, base, good, ugly: rtpbin, vp8enc, x264enc, opusenc, the RTP payloaders), iproute2 and
+#      (tools, base, good, ugly: rtpbin, vp8enc, x264enc, opusenc, the RTP payloaders), whip-client
+#      (simple-whip-client) and a C compiler for the WHIP test, iproute2 and
 #      util-linux (`ip`, `unshare`: the network namespaces), and for the browser tests Chromium,
 #      fonts-liberation, Firefox ESR and Node.js (apt-get), rustfmt and clippy (rustup), the browser drivers'
 #      npm packages (`npm ci --prefix tests/browser`, only when node_modules is absent or the lock changed),
@@ -26,7 +27,7 @@ SCHEMATHESIS_MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-20}
 SCHEMATHESIS_SEED=${SCHEMATHESIS_SEED:-20240601}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/mediagate/venv
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mediagate-test.XXXXXX")
-export SCHEMATHESIS_VERSION SCHEMATHESIS_MAX_EXAMPLES SCHEMATHESIS_SEED VENV WORK
+export ROOT SCHEMATHESIS_VERSION SCHEMATHESIS_MAX_EXAMPLES SCHEMATHESIS_SEED VENV WORK
 trap 'rm -rf "$WORK"' EXIT
 
 STARTED=$SECONDS
@@ -84,6 +85,9 @@ install_prerequisites() {
         package=gstreamer1.0-plugins-${element#*:}
         gst-inspect-1.0 "${element%:*}" >/dev/null 2>&1 || missing+=("$package")
     done
+    # WHIP: GStreamer's webrtcbin behind whip-client, and cc for the test's gupnp-igd stub (tests/process/media_whip.rs).
+    command -v whip-client >/dev/null || missing+=(simple-whip-client)
+    command -v cc >/dev/null || missing+=(gcc libc6-dev)
     # The browser tests (tests/browser): Debian's Chromium and Firefox ESR (never a downloaded build), and Node.
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)
     dpkg-query -W -f='${Status}' fonts-liberation 2>/dev/null | grep -q 'ok installed' || missing+=(fonts-liberation)
@@ -175,7 +179,7 @@ schemathesis_pass() {
     shift 2
     local config=()
     [[ ! -e $dir/schemathesis.toml ]] || config=(--config-file "$dir/schemathesis.toml")
-    (cd "$dir" && timeout 600 "$VENV/bin/schemathesis" "${config[@]}" run "$base/openapi.json" \
+    (cd "$dir" && SCHEMATHESIS_HOOKS="$ROOT/scripts/schemathesis_hooks.py" timeout 600 "$VENV/bin/schemathesis" "${config[@]}" run "$base/openapi.json" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
         --exclude-path-regex '/events$' \
         --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \

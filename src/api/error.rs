@@ -20,7 +20,7 @@ use crate::control::{
     AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
     CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
-    SendDataMessageError,
+    SendDataMessageError, WhipEndError, WhipPatchError, WhipPublishError,
 };
 
 /// An RFC 9457 problem details object.
@@ -332,6 +332,43 @@ impl From<ConsumerSdpAccessError> for ApiError {
                     Self::new(StatusCode::CONFLICT, e.to_string())
                 }
             },
+        }
+    }
+}
+
+impl From<WhipPublishError> for ApiError {
+    fn from(e: WhipPublishError) -> Self {
+        match e {
+            WhipPublishError::Access(e) => e.into(),
+            WhipPublishError::Join(e) => e.into(),
+            WhipPublishError::Transport(e) => e.into(),
+            WhipPublishError::Negotiate(e) => e.into(),
+        }
+    }
+}
+
+impl From<WhipPatchError> for ApiError {
+    fn from(e: WhipPatchError) -> Self {
+        match e {
+            WhipPatchError::NotFound(_) => Self::not_found(e.to_string()),
+            WhipPatchError::PreconditionRequired => {
+                Self::new(StatusCode::PRECONDITION_REQUIRED, e.to_string())
+            }
+            WhipPatchError::PreconditionFailed { .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, e.to_string())
+            }
+            WhipPatchError::Malformed { .. } => Self::bad_request(Some("sdpfrag"), e.to_string()),
+            WhipPatchError::RestartIce(e) => e.into(),
+            WhipPatchError::Access(e) => e.into(),
+        }
+    }
+}
+
+impl From<WhipEndError> for ApiError {
+    fn from(e: WhipEndError) -> Self {
+        match e {
+            WhipEndError::NotFound(_) => Self::not_found(e.to_string()),
+            WhipEndError::Access(e) => e.into(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod producers;
 pub mod rooms;
 pub mod static_files;
 pub mod transports;
+pub mod whip;
 
 use axum::http::StatusCode;
 use tower_http::cors::CorsLayer;
@@ -39,6 +40,7 @@ pub fn router(control: Control) -> axum::Router {
         .merge(producers::routes())
         .merge(consumers::routes())
         .merge(data::routes())
+        .merge(whip::routes())
         .merge(legacy::routes())
         .merge(events::routes())
         .merge(static_files::routes())
@@ -52,4 +54,5 @@ pub fn router(control: Control) -> axum::Router {
         .with_state(control)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))
         .layer(CorsLayer::permissive())
+        .layer(axum::middleware::from_fn(whip::preflight))
 }

@@ -7,7 +7,9 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::{Content, OpenApi as Document, RefOr, Response, ResponseBuilder};
 
 use super::error::Problem;
-use super::{broadcasters, consumers, data, events, health, legacy, producers, rooms, transports};
+use super::{
+    broadcasters, consumers, data, events, health, legacy, producers, rooms, transports, whip,
+};
 use crate::events::{Event, StreamReset};
 
 #[derive(OpenApi)]
@@ -41,6 +43,7 @@ use crate::events::{Event, StreamReset};
         legacy::connect, legacy::produce, legacy::consume, legacy::consume_data,
         legacy::produce_data,
         events::room_events, events::broadcaster_events,
+        whip::publish, whip::options, whip::patch_session, whip::delete_session,
     ),
     components(schemas(Problem, Event, StreamReset)),
     tags(
@@ -53,6 +56,7 @@ use crate::events::{Event, StreamReset};
         (name = "data", description = "Data producers and consumers (SCTP, or direct over HTTP)"),
         (name = "events", description = "Server-Sent Events"),
         (name = "mediasoup-demo", description = "mediasoup-demo's broadcaster routes"),
+        (name = "whip", description = "WHIP ingest (RFC 9725): publish with one SDP offer"),
     )
 )]
 struct ApiDoc;
@@ -66,6 +70,7 @@ pub fn document() -> Document {
             &mut item.get,
             &mut item.put,
             &mut item.post,
+            &mut item.patch,
             &mut item.delete,
         ]
         .into_iter()

@@ -9,6 +9,7 @@
 mod certificate;
 mod error;
 mod publish;
+mod whip;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -48,6 +49,9 @@ pub use error::{
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
     CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
     SendDataMessageError,
+};
+pub use whip::{
+    WhipEndError, WhipPatchError, WhipPatched, WhipPublishError, WhipPublished, WhipSessionId,
 };
 
 /// Control-plane settings.
@@ -190,6 +194,7 @@ struct Inner {
     runtime: Runtime,
     certificate: Certificate,
     index: Mutex<Index>,
+    whip: Mutex<whip::WhipSessions>,
     events: EventHub,
 }
 
@@ -213,6 +218,7 @@ impl Control {
                 runtime,
                 certificate,
                 index: Mutex::new(Index::default()),
+                whip: Mutex::new(whip::WhipSessions::default()),
                 events,
             }),
         }
@@ -589,12 +595,19 @@ impl Control {
 
     /// Removes a broadcaster and closes everything it owns.
     pub async fn leave(&self, room: &RoomId, id: &BroadcasterId) -> Result<(), AccessError> {
+        self.leave_because(room, id, mediagate_engine::router::CloseReason::Request)
+            .await
+    }
+
+    /// Removes a broadcaster for `reason` (reported in `broadcaster.left`).
+    async fn leave_because(
+        &self,
+        room: &RoomId,
+        id: &BroadcasterId,
+        reason: mediagate_engine::router::CloseReason,
+    ) -> Result<(), AccessError> {
         let id = id.clone();
-        Ok(self
-            .on_room(room, move |r| {
-                r.leave(&id, mediagate_engine::router::CloseReason::Request)
-            })
-            .await??)
+        Ok(self.on_room(room, move |r| r.leave(&id, reason)).await??)
     }
 
     // ---- transports ----

@@ -19,12 +19,18 @@ impl Control {
         }
         let hub = &self.inner.events;
         let mut left = Vec::new();
+        let mut closed_transports = Vec::new();
         {
             let mut index = self.index();
             for event in &events {
                 match event {
-                    RouterEvent::TransportClosed { transport_id, .. } => {
+                    RouterEvent::TransportClosed {
+                        transport_id,
+                        reason,
+                        ..
+                    } => {
                         index.objects.remove(&transport_id.as_uuid());
+                        closed_transports.push((*transport_id, *reason));
                     }
                     RouterEvent::ProducerClosed { producer_id, .. } => {
                         index.objects.remove(&producer_id.as_uuid());
@@ -45,6 +51,9 @@ impl Control {
                     _ => {}
                 }
             }
+        }
+        if !closed_transports.is_empty() {
+            self.whip_transports_closed(&closed_transports);
         }
         for event in events {
             let by_request = |reason: CloseReason| reason == CloseReason::Request;

@@ -11,3 +11,4 @@ mod lifecycle;
 mod ortc;
 mod sdp;
 mod webrtc_ice;
+mod whip;

@@ -9,8 +9,7 @@
 //!
 //! Prerequisites: Node and `npm ci --prefix tests/browser` (node-sctp); cargo builds the example.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::browser::browser_dir;
 use super::netns::isolated;
-use super::support::{Client, Server, read_chunk, read_head, report};
+use super::support::{Client, EventStream, Server, report};
 
 /// Messages the node-sctp client sends.
 const MESSAGES: u32 = 200;
@@ -41,74 +40,7 @@ fn post(api: &mut Client, path: &str, body: Value, status: u16) -> Value {
         .json()
 }
 
-/// A broadcaster's event stream, read from its first buffered event.
-struct EventStream {
-    reader: BufReader<TcpStream>,
-    text: String,
-    what: String,
-}
-
 impl EventStream {
-    fn open(server: &Server, room: &str, broadcaster: &str) -> EventStream {
-        let stream = TcpStream::connect(server.addr).expect("connect");
-        let mut reader = BufReader::new(stream);
-        write!(
-            reader.get_mut(),
-            "GET /rooms/{room}/broadcasters/{broadcaster}/events?lastEventId=0 HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\n\r\n",
-            server.addr
-        )
-        .expect("request events");
-        let (status, _) = read_head(&mut reader).expect("events head");
-        assert_eq!(status, 200, "events of {broadcaster}");
-        EventStream {
-            reader,
-            text: String::new(),
-            what: format!("{room}/{broadcaster}"),
-        }
-    }
-
-    /// The next event's name and data, waiting until `deadline`.
-    fn next_event(&mut self, deadline: Instant) -> (String, Value) {
-        loop {
-            while let Some(end) = self.text.find("\n\n") {
-                let block: String = self.text.drain(..end + 2).collect();
-                let field = |f: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(f))
-                        .map(|v| v.trim().to_owned())
-                };
-                if let Some(name) = field("event:") {
-                    let data = field("data:").unwrap_or_default();
-                    let data: Value = serde_json::from_str(&data)
-                        .unwrap_or_else(|e| panic!("{name} data is not JSON ({e}): {data}"));
-                    return (name, data);
-                }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "{}: no event in time", self.what);
-            self.reader
-                .get_ref()
-                .set_read_timeout(Some(left))
-                .expect("set read timeout");
-            let chunk = read_chunk(&mut self.reader)
-                .unwrap_or_else(|e| panic!("{}: waiting for an event: {e}", self.what))
-                .unwrap_or_else(|| panic!("{}: the event stream ended", self.what));
-            self.text
-                .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
-        }
-    }
-
-    /// The data of the next `name` event for which `matches` holds, skipping others, until `deadline`.
-    fn next(&mut self, name: &str, deadline: Instant, matches: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let (event, data) = self.next_event(deadline);
-            if event == name && matches(&data) {
-                return data;
-            }
-        }
-    }
-
     /// The next `dataConsumer.message` of `data_consumer`: its PPID and decoded bytes.
     fn message(&mut self, data_consumer: &str, deadline: Instant) -> (u64, Vec<u8>) {
         let event = self.next("dataConsumer.message", deadline, |d| {
@@ -386,7 +318,7 @@ fn node_sctp_messages_reach_a_direct_data_consumer_in_order() {
     assert_eq!(consumer["type"], "direct", "{consumer}");
     assert_eq!(consumer["label"], "node-sctp", "{consumer}");
     assert_eq!(consumer["protocol"], "foo", "{consumer}");
-    let mut events = EventStream::open(&server, "sctp", "b");
+    let mut events = EventStream::open(&server, "/rooms/sctp/broadcasters/b/events?lastEventId=0");
 
     let started = Instant::now();
     let mut client = Peer::spawn(
@@ -547,7 +479,10 @@ fn data_bot_answers_every_chat_message_in_order() {
         .expect("data producer id")
         .to_owned();
     let from_bot = consume_bot(&mut api, &direct, &bot_producer);
-    let mut events = EventStream::open(&server, "chat", "alice");
+    let mut events = EventStream::open(
+        &server,
+        "/rooms/chat/broadcasters/alice/events?lastEventId=0",
+    );
     assert_eq!(bot.wait_line("CONSUMING=", Duration::from_secs(10)), chat);
 
     // 20 texts, a binary message (ignored) in the middle, then a last text: the answers are exactly the

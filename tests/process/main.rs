@@ -12,6 +12,7 @@ mod leak;
 mod media_ffmpeg;
 mod media_peers;
 mod media_robustness;
+mod media_whip;
 mod netns;
 mod openapi;
 mod peers;

@@ -372,3 +372,78 @@ pub fn read_chunk(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>>
 fn invalid(e: impl ToString) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
+
+/// An event stream (Server-Sent Events) read over its own connection.
+pub struct EventStream {
+    reader: BufReader<TcpStream>,
+    text: String,
+    what: String,
+}
+
+impl EventStream {
+    /// Opens `path` (e.g. `/rooms/r/events`, with `?lastEventId=0` to start from the first buffered event).
+    pub fn open(server: &Server, path: &str) -> EventStream {
+        let stream = TcpStream::connect(server.addr).expect("connect");
+        let mut reader = BufReader::new(stream);
+        write!(
+            reader.get_mut(),
+            "GET {path} HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\n\r\n",
+            server.addr
+        )
+        .expect("request events");
+        let (status, _) = read_head(&mut reader).expect("events head");
+        assert_eq!(status, 200, "events at {path}");
+        EventStream {
+            reader,
+            text: String::new(),
+            what: path.to_owned(),
+        }
+    }
+
+    /// The next event's name and data, waiting until `deadline`.
+    pub fn next_event(&mut self, deadline: Instant) -> (String, Value) {
+        loop {
+            while let Some(end) = self.text.find("\n\n") {
+                let block: String = self.text.drain(..end + 2).collect();
+                let field = |f: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(f))
+                        .map(|v| v.trim().to_owned())
+                };
+                if let Some(name) = field("event:") {
+                    let data = field("data:").unwrap_or_default();
+                    let data: Value = serde_json::from_str(&data)
+                        .unwrap_or_else(|e| panic!("{name} data is not JSON ({e}): {data}"));
+                    return (name, data);
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{}: no event in time", self.what);
+            self.reader
+                .get_ref()
+                .set_read_timeout(Some(left))
+                .expect("set read timeout");
+            let chunk = read_chunk(&mut self.reader)
+                .unwrap_or_else(|e| panic!("{}: waiting for an event: {e}", self.what))
+                .unwrap_or_else(|| panic!("{}: the event stream ended", self.what));
+            self.text
+                .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        }
+    }
+
+    /// The data of the next `name` event for which `matches` holds, skipping others, until `deadline`.
+    pub fn next(
+        &mut self,
+        name: &str,
+        deadline: Instant,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Value {
+        loop {
+            let (event, data) = self.next_event(deadline);
+            if event == name && matches(&data) {
+                return data;
+            }
+        }
+    }
+}

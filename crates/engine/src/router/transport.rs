@@ -171,6 +171,22 @@ pub enum TransportOptions {
     Direct(DirectTransportOptions),
 }
 
+impl Default for WebRtcTransportOptions {
+    /// What an empty `{"type": "webrtc"}` body gives: UDP on the worker's shared port, no SCTP.
+    fn default() -> Self {
+        Self {
+            enable_udp: default_true(),
+            enable_tcp: false,
+            enable_sctp: false,
+            num_sctp_streams: NumSctpStreams::default(),
+            max_sctp_message_size: default_max_sctp_message_size(),
+            sctp_capabilities: None,
+            ice_consent_timeout: default_ice_consent_timeout(),
+            dedicated_port: false,
+        }
+    }
+}
+
 fn default_true() -> bool {
     true
 }
@@ -891,6 +907,12 @@ fn is_fingerprint_hex(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_webrtc_options_are_those_of_an_empty_body() {
+        let parsed: WebRtcTransportOptions = serde_json::from_str("{}").unwrap();
+        assert_eq!(WebRtcTransportOptions::default(), parsed);
+    }
 
     #[test]
     fn base64_decoding() {

@@ -1,0 +1,295 @@
+//! whip-client (GStreamer webrtcbin + libnice, a WebRTC stack independent of Chromium's) publishes VP8 +
+//! Opus through WHIP: FFmpeg records both producers through plain consumers, the server's page in headless
+//! Chromium views them, and a killed client's session ends at ICE consent expiry.
+//!
+//! Two things of Debian 12's whip-client need a hand, both inside the test's own namespace:
+//! - libnice never gathers candidates on a loopback interface, so the namespace gets a veth pair
+//!   (10.99.0.1, no route out) and the server's RTC address is that one;
+//! - whip-client links libsoup2 while libnice → gupnp-igd → gupnp pulls libsoup3, and libsoup3 aborts in a
+//!   process holding libsoup2 ("libsoup2 symbols detected"): a stub gupnp-igd (UPnP port mapping, of no
+//!   use here; `gupnp_igd_stub.c`) is put first on its library path.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::browser::{FRAMES, media_args, run_driver};
+use super::netns::isolated;
+use super::peers::{decode_errors, probe, repo, scratch, start_example};
+use super::support::{EventStream, Server, report};
+
+const RTC_IP: &str = "10.99.0.1";
+
+/// A veth pair with `RTC_IP` in this namespace, so libnice has a non-loopback interface to gather on.
+fn add_interface() {
+    for args in [
+        &[
+            "link", "add", "whip0", "type", "veth", "peer", "name", "whip1",
+        ][..],
+        &["addr", "add", "10.99.0.1/24", "dev", "whip0"],
+        &["link", "set", "whip1", "up"],
+        &["link", "set", "whip0", "up"],
+    ] {
+        let status = Command::new("ip").args(args).status().expect("run ip");
+        assert!(status.success(), "ip {args:?} failed");
+    }
+}
+
+/// Builds the gupnp-igd stub into `dir`.
+fn build_stub(dir: &Path) {
+    let status = Command::new("cc")
+        .args([
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libgupnp-igd-1.0.so.4",
+            "-o",
+        ])
+        .arg(dir.join("libgupnp-igd-1.0.so.4"))
+        .arg(repo().join("tests/process/gupnp_igd_stub.c"))
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "building the gupnp-igd stub failed");
+}
+
+fn start_whip_client(url: &str, dir: &Path) -> Child {
+    Command::new("whip-client")
+        .args(["-o", "-l", "4", "-u", url, "-t", "test-token", "-V"])
+        .arg(
+            "videotestsrc is-live=true pattern=ball ! video/x-raw,framerate=30/1 ! videoconvert ! queue ! \
+             vp8enc deadline=1 ! rtpvp8pay pt=96 ssrc=2 ! queue ! \
+             application/x-rtp,media=video,encoding-name=VP8,payload=96",
+        )
+        .arg("-A")
+        .arg(
+            "audiotestsrc is-live=true wave=red-noise ! audioconvert ! audioresample ! queue ! opusenc ! \
+             rtpopuspay pt=100 ssrc=1 ! queue ! application/x-rtp,media=audio,encoding-name=OPUS,payload=100",
+        )
+        .env("LD_LIBRARY_PATH", dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("whip-client.out")).expect("log file"))
+        .stderr(std::fs::File::create(dir.join("whip-client.err")).expect("log file"))
+        .spawn()
+        .expect("run whip-client (Debian package simple-whip-client)")
+}
+
+/// The session's two producers, once they are in room `media` (a bounded poll: whip-client prints nothing
+/// parseable).
+fn wait_for_producers(server: &Server, client: &mut Child, dir: &Path) -> Vec<String> {
+    let mut http = server.client();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let room = http.get("/rooms/media");
+        if room.status == 200 {
+            let ids = room.json()["producerIds"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if ids.len() == 2 {
+                return ids
+                    .iter()
+                    .map(|p| p.as_str().expect("a producer id").to_owned())
+                    .collect();
+            }
+        }
+        if let Some(status) = client.try_wait().expect("try_wait") {
+            panic!(
+                "whip-client exited ({status}):\n{}\n{}",
+                client_log(dir),
+                server.log()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no producers within 20 s:\n{}\n{}",
+            client_log(dir),
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn client_log(dir: &Path) -> String {
+    let out = std::fs::read_to_string(dir.join("whip-client.out")).unwrap_or_default();
+    let err = std::fs::read_to_string(dir.join("whip-client.err")).unwrap_or_default();
+    format!("{out}\n{err}")
+}
+
+#[test]
+fn whip_client_publishes_vp8_and_opus_that_ffmpeg_records() {
+    if !isolated("media_whip::whip_client_publishes_vp8_and_opus_that_ffmpeg_records") {
+        return;
+    }
+    add_interface();
+    let dir = scratch("whip-client");
+    build_stub(&dir);
+    let server = Server::start("47900-47949", &["--rtc-ip", RTC_IP]);
+    let url = server.base_url();
+    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+
+    let mut http = server.client();
+    let producers = wait_for_producers(&server, &mut client, &dir);
+    let broadcasters = http.get("/rooms/media/broadcasters").expect(200).json();
+    assert_eq!(broadcasters[0]["displayName"], "gst", "{broadcasters}");
+
+    let output = dir.join("recording.mkv");
+    let mut recorder = start_example(
+        "ffmpeg-recorder.sh",
+        &[
+            ("SERVER_URL", &url),
+            ("ROOM_ID", "media"),
+            ("PRODUCER_IDS", &producers.join(" ")),
+            ("OUTPUT", output.to_str().unwrap()),
+            ("DURATION", "6"),
+        ],
+        &dir,
+    );
+    recorder.wait_success(Duration::from_secs(40));
+
+    // SIGINT: whip-client DELETEs its session on the way out; the broadcaster leaves.
+    let pid = client.id().to_string();
+    Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    let status = client.wait().expect("wait whip-client");
+    let log = client_log(&dir);
+    assert!(status.success(), "whip-client exited {status}:\n{log}");
+    let left = http.get("/rooms/media/broadcasters").expect(200).json();
+    assert!(
+        left.as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["displayName"] != "gst"),
+        "the WHIP broadcaster is still there: {left}\n{log}"
+    );
+
+    let streams = probe(&output);
+    report(format_args!("whip-client → FFmpeg recording: {streams:?}"));
+    let vp8 = streams
+        .iter()
+        .find(|s| s.kind == "video" && s.codec == "vp8")
+        .unwrap_or_else(|| panic!("no VP8 stream: {streams:?}\n{log}"));
+    assert!(
+        streams
+            .iter()
+            .any(|s| s.kind == "audio" && s.codec == "opus" && s.frames > 0),
+        "no Opus stream: {streams:?}"
+    );
+    assert!(
+        vp8.frames >= 90,
+        "only {} VP8 frames: {streams:?}",
+        vp8.frames
+    );
+    let errors = decode_errors(&output);
+    assert!(errors.is_empty(), "decode errors: {errors}");
+    server.stop();
+}
+
+/// whip-client killed without its DELETE: ICE consent expires (30 s, then 30 s of grace), the transport
+/// closes, and the session ends with it: the room's stream reports the producers closed and the broadcaster
+/// gone, and the session resource is 404.
+#[test]
+fn a_killed_whip_client_is_closed_after_consent_expiry() {
+    if !isolated("media_whip::a_killed_whip_client_is_closed_after_consent_expiry") {
+        return;
+    }
+    add_interface();
+    let dir = scratch("whip-consent");
+    build_stub(&dir);
+    let server = Server::start("47950-47999", &["--rtc-ip", RTC_IP]);
+    let url = server.base_url();
+    let mut events = EventStream::open(&server, "/rooms/media/events");
+    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+    let producers = wait_for_producers(&server, &mut client, &dir);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let joined = events.next("broadcaster.joined", deadline, |_| true);
+    let broadcaster = joined["broadcasterId"].as_str().unwrap().to_owned();
+    // Media flows before the kill.
+    let mut http = server.client();
+    let transport = http.get("/rooms/media/broadcasters").expect(200).json()[0]["transportIds"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = http
+            .get(&format!("/transports/{transport}/stats"))
+            .expect(200)
+            .json();
+        if stats[0]["dtlsState"] == "connected" && stats[0]["packetsReceived"].as_u64() > Some(50) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no media: {stats}\n{}",
+            client_log(&dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    client.kill().expect("SIGKILL whip-client");
+    client.wait().expect("reap whip-client");
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(75);
+    let mut closed = Vec::new();
+    let left = loop {
+        let (name, data) = events.next_event(deadline);
+        match name.as_str() {
+            "producer.closed" => closed.push(data["producerId"].as_str().unwrap().to_owned()),
+            "broadcaster.left" if data["broadcasterId"] == broadcaster.as_str() => break data,
+            _ => {}
+        }
+    };
+    let after = killed.elapsed();
+    report(format_args!(
+        "whip-client killed: broadcaster.left after {after:.1?} ({left})"
+    ));
+    assert!(
+        after >= Duration::from_secs(55),
+        "closed too early: {after:?}"
+    );
+    let room = http.get("/rooms/media").expect(200).json();
+    assert_eq!(
+        room["producerIds"],
+        serde_json::json!([]),
+        "{room} (had {producers:?})"
+    );
+    let session = http.get("/rooms/media/broadcasters").expect(200).json();
+    assert_eq!(session, serde_json::json!([]));
+    server.stop();
+}
+
+/// whip-client publishes; the server's page (static/) in headless Chromium, in the same room, decodes at least
+/// 90 of its video frames and receives its audio.
+#[test]
+fn the_static_page_views_a_whip_client() {
+    if !isolated("media_whip::the_static_page_views_a_whip_client") {
+        return;
+    }
+    add_interface();
+    let dir = scratch("whip-page");
+    build_stub(&dir);
+    let server = Server::start("47850-47899", &["--rtc-ip", RTC_IP]);
+    let url = server.base_url();
+    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+    wait_for_producers(&server, &mut client, &dir);
+
+    let mut args = media_args();
+    args.extend(["--room", "media", "--peer-name", "gst"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = run_driver(
+        "media_whip::the_static_page_views_a_whip_client",
+        &server,
+        "interop-ffmpeg.mjs",
+        &args,
+    );
+    let received = &result["received"];
+    report(format_args!("static page ← whip-client: {received}"));
+    let frames = received["framesDecoded"].as_u64().unwrap_or(0);
+    let audio = received["audioPackets"].as_u64().unwrap_or(0);
+    assert!(frames >= u64::from(FRAMES) && audio > 0, "{result}");
+
+    let _ = client.kill();
+    let _ = client.wait();
+    server.stop();
+}
