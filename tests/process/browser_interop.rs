@@ -24,7 +24,7 @@ use super::peers::{decode_errors, probe, scratch, start_example};
 use super::support::{Client, Server, report};
 
 /// A driver running in the background while the test acts on the call.
-struct Driver {
+pub(super) struct Driver {
     child: Child,
     script: String,
     out: PathBuf,
@@ -33,7 +33,7 @@ struct Driver {
 
 impl Driver {
     /// Starts `tests/browser/{script}` against `server` with `args`; its output goes to files in `dir`.
-    fn spawn(server: &Server, script: &str, args: &[&str], dir: &Path) -> Driver {
+    pub(super) fn spawn(server: &Server, script: &str, args: &[&str], dir: &Path) -> Driver {
         require_prerequisites();
         let out = dir.join(format!("{script}.out"));
         let err = dir.join(format!("{script}.err"));
@@ -62,7 +62,7 @@ impl Driver {
     }
 
     /// Waits (bounded) for the driver's `NAME {json}` line on stderr; returns the JSON.
-    fn wait_for_marker(&mut self, name: &str, limit: Duration) -> Value {
+    pub(super) fn wait_for_marker(&mut self, name: &str, limit: Duration) -> Value {
         let deadline = Instant::now() + limit;
         let prefix = format!("{name} ");
         loop {
@@ -87,7 +87,7 @@ impl Driver {
     }
 
     /// Waits (bounded) for the driver to end; returns its result line, asserting `ok`.
-    fn finish(mut self, limit: Duration) -> Value {
+    pub(super) fn finish(mut self, limit: Duration) -> Value {
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {

@@ -1,6 +1,7 @@
 //! whip-client (GStreamer webrtcbin + libnice, a WebRTC stack independent of Chromium's) publishes VP8 +
 //! Opus through WHIP: FFmpeg records both producers through plain consumers, the server's page in headless
-//! Chromium views them, and a killed client's session ends at ICE consent expiry.
+//! Chromium views them, and a killed client's session ends at ICE consent expiry. Chromium publishes through WHIP
+//! too, from a minimal page (`tests/browser/whip-publish.mjs`), and FFmpeg records its video.
 //!
 //! Two things of Debian 12's whip-client need a hand, both inside the test's own namespace:
 //! - libnice never gathers candidates on a loopback interface, so the namespace gets a veth pair
@@ -14,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::browser::{FRAMES, media_args, run_driver};
+use super::browser_interop::Driver;
 use super::netns::isolated;
 use super::peers::{decode_errors, probe, repo, scratch, start_example};
 use super::support::{EventStream, Server, report};
@@ -292,4 +294,128 @@ fn the_static_page_views_a_whip_client() {
     let _ = client.kill();
     let _ = client.wait();
     server.stop();
+}
+
+/// Chromium publishes through WHIP from a minimal page (`tests/browser/whip-publish.mjs`: getUserMedia, an
+/// RTCPeerConnection with sendonly transceivers, `fetch` of the offer): FFmpeg records its VP8 through a plain
+/// consumer, and the page's `DELETE` of its session (200) closes both producers and the broadcaster leaves.
+#[test]
+fn a_browser_publishes_through_whip_and_ffmpeg_records_it() {
+    if !isolated("media_whip::a_browser_publishes_through_whip_and_ffmpeg_records_it") {
+        return;
+    }
+    let started = Instant::now();
+    let dir = scratch("whip-browser");
+    let room = "whip-browser";
+    let server = Server::start("47800-47849", &[]);
+    let url = server.base_url();
+    let mut events = EventStream::open(&server, &format!("/rooms/{room}/events"));
+
+    let release = dir.join("release");
+    let release_arg = release.to_str().expect("utf-8 path");
+    let args = [
+        "--room",
+        room,
+        "--name",
+        "Chromium",
+        "--hold-file",
+        release_arg,
+    ];
+    let mut driver = Driver::spawn(&server, "whip-publish.mjs", &args, &dir);
+    let publishing = driver.wait_for_marker("PUBLISHING", Duration::from_secs(30));
+    let broadcaster = publishing["broadcasterId"]
+        .as_str()
+        .expect("broadcasterId")
+        .to_owned();
+    let video = publishing["producers"]["video"]
+        .as_str()
+        .expect("video producer");
+    let audio = publishing["producers"]["audio"]
+        .as_str()
+        .expect("audio producer");
+    let mut http = server.client();
+    let producer = http.get(&format!("/producers/{video}")).expect(200).json();
+    assert_eq!(producer["kind"], "video", "{producer}");
+
+    let output = dir.join("browser-whip.mkv");
+    let mut recorder = start_example(
+        "ffmpeg-recorder.sh",
+        &[
+            ("SERVER_URL", &url),
+            ("ROOM_ID", room),
+            ("PRODUCER_IDS", video),
+            ("OUTPUT", output.to_str().expect("utf-8 path")),
+            ("DURATION", "6"),
+        ],
+        &dir,
+    );
+    recorder.wait_success(Duration::from_secs(40));
+    std::fs::write(&release, b"").expect("release the driver");
+    let result = driver.finish(Duration::from_secs(30));
+    assert_eq!(result["delete_status"], 200, "{result}");
+
+    // The room saw the session join, and leave after its DELETE with both producers closed.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let joined = events.next("broadcaster.joined", deadline, |d| {
+        d["broadcasterId"] == broadcaster.as_str()
+    });
+    assert_eq!(joined["displayName"], "Chromium", "{joined}");
+    let mut closed = Vec::new();
+    let left = loop {
+        let (name, data) = events.next_event(deadline);
+        match name.as_str() {
+            "producer.closed" => closed.push(data["producerId"].as_str().unwrap_or("").to_owned()),
+            "broadcaster.left" if data["broadcasterId"] == broadcaster.as_str() => break data,
+            _ => {}
+        }
+    };
+    // The DELETE's doing, not the transport's (ICE or DTLS closing would say so).
+    assert_eq!(left["reason"], "closed by request", "{left}");
+    for id in [video, audio] {
+        assert!(
+            closed.iter().any(|c| c == id),
+            "producer {id} not closed before broadcaster.left: {closed:?}"
+        );
+    }
+    let broadcasters = http
+        .get(&format!("/rooms/{room}/broadcasters"))
+        .expect(200)
+        .json();
+    assert!(
+        broadcasters
+            .as_array()
+            .expect("an array")
+            .iter()
+            .all(|b| b["id"] != broadcaster.as_str()),
+        "the WHIP broadcaster is still there: {broadcasters}"
+    );
+    http.get(&format!("/producers/{video}")).expect(404);
+
+    let streams = probe(&output);
+    let vp8 = streams
+        .iter()
+        .find(|s| s.kind == "video")
+        .unwrap_or_else(|| panic!("no video in the recording: {streams:?}"));
+    assert_eq!(vp8.codec, "vp8", "{streams:?}");
+    assert!(
+        vp8.frames >= 90,
+        "only {} VP8 frames: {streams:?}",
+        vp8.frames
+    );
+    let errors = decode_errors(&output);
+    assert!(errors.is_empty(), "decode errors: {errors}");
+    report(format_args!(
+        "Chromium → WHIP → FFmpeg: {} VP8 frames in {:.2} s decoded without errors; connected {} ms after the \
+         offer, {} s published, DELETE {} then {}, broadcaster.left ({}); {:.1?} in all",
+        vp8.frames,
+        vp8.duration,
+        result["connected_ms"],
+        result["published_seconds"],
+        result["delete_status"],
+        result["delete_again_status"],
+        left["reason"],
+        started.elapsed(),
+    ));
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }
