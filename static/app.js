@@ -45,6 +45,7 @@ async function start(room, name) {
   session = new Session(room, name, options);
   session.addEventListener('peer-added', (e) => addTile(e.detail.id, e.detail.displayName));
   session.addEventListener('peer-removed', (e) => removeTile(e.detail.id));
+  session.addEventListener('peer-renamed', (e) => renameTile(e.detail.id, e.detail.displayName));
   session.addEventListener('track', (e) => attachTrack(e.detail.broadcasterId, e.detail.track));
   session.addEventListener('track-removed', (e) => detachTrack(e.detail.broadcasterId, e.detail.track));
   session.addEventListener('local', (e) => {
@@ -137,6 +138,11 @@ function addTile(id, displayName) {
   figure.append(video, audio, caption);
   $('tiles').append(figure);
   tiles.set(id, { figure, video, audio, videoStream: new MediaStream(), audioStream: new MediaStream(), stats });
+}
+
+function renameTile(id, displayName) {
+  const name = tiles.get(id)?.figure.querySelector('.name');
+  if (name) name.textContent = displayName;
 }
 
 function removeTile(id) {

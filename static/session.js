@@ -440,8 +440,20 @@ export class Session extends EventTarget {
     this.emit('change');
   }
 
+  /**
+   * A peer became known. A producer event can come before its broadcaster's name does (it stands in as the
+   * id): the name, once known, replaces it.
+   */
   addPeer(id, displayName) {
-    if (id === this.id || this.peers.has(id)) return;
+    if (id === this.id) return;
+    const known = this.peers.get(id);
+    if (known) {
+      if (displayName && known.displayName !== displayName) {
+        known.displayName = displayName;
+        this.emit('peer-renamed', { id, displayName });
+      }
+      return;
+    }
     this.peers.set(id, { id, displayName });
     this.emit('peer-added', { id, displayName });
   }
