@@ -162,11 +162,8 @@ async function chat(context, room) {
   const names = (list) => [...new Set(list.filter((m) => !m.own).map((m) => m.displayName))];
   run.set('display_names', { a: names(ma), b: names(mb) });
   if (names(ma).join() !== 'Bob' || names(mb).join() !== 'Alice') throw new Error('wrong sender names');
-  const lines = await pages.b.chatLines();
-  const lastLine = lines[lines.length - 1];
-  if (lastLine?.from !== 'Alice' || lastLine.text !== sent.a[COUNT - 1]) {
-    throw new Error(`b's panel ends with ${JSON.stringify(lastLine)}`);
-  }
+  // The panel draws once per frame: wait for it to catch up with the messages.
+  await pages.b.shows('Alice', sent.a[COUNT - 1], { timeout: 5_000 });
 
   run.step('server stats');
   run.set('server', {
@@ -346,10 +343,12 @@ async function bot(context, room) {
   run.set('answers', answers.length);
   const diff = firstDifference(answers, expected);
   if (diff) throw new Error(`the bot's answers differ: ${JSON.stringify(diff)}`);
-  const lines = await pages.a.chatLines();
-  const shown = lines.filter((l) => l.className === 'bot');
+  // The panel draws once per frame: wait for it to catch up with the messages.
+  const shown = await waitFor(`the panel shows ${COUNT} bot lines`, async () =>
+    (await pages.a.chatLines()).filter((l) => l.className === 'bot'),
+  (list) => list.length >= COUNT, { timeout: 5_000, interval: 50 });
   run.set('bot_name', botName ?? shown[0]?.from);
-  if (shown.length < COUNT || shown[COUNT - 1].text !== expected[COUNT - 1]) {
-    throw new Error(`the panel shows ${shown.length} bot lines, the last ${JSON.stringify(shown[shown.length - 1])}`);
+  if (shown[COUNT - 1].text !== expected[COUNT - 1]) {
+    throw new Error(`the panel's last bot line is ${JSON.stringify(shown[COUNT - 1])}`);
   }
 }
