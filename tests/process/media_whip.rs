@@ -10,7 +10,7 @@
 //!   process holding libsoup2 ("libsoup2 symbols detected"): a stub gupnp-igd (UPnP port mapping, of no
 //!   use here; `gupnp_igd_stub.c`) is put first on its library path.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,22 @@ fn build_stub(dir: &Path) {
         .status()
         .expect("run cc");
     assert!(status.success(), "building the gupnp-igd stub failed");
+}
+
+/// What every whip-client test starts from: the namespace's interface, the stub library in a scratch
+/// directory named `name`, and a server whose RTC address is that interface.
+fn whip_server(name: &str, rtc_ports: &str) -> (PathBuf, Server) {
+    add_interface();
+    let dir = scratch(name);
+    build_stub(&dir);
+    let server = Server::start(rtc_ports, &["--rtc-ip", RTC_IP]);
+    (dir, server)
+}
+
+/// whip-client publishing into room `media` as `gst`.
+fn start_gst(server: &Server, dir: &Path) -> Child {
+    let url = server.base_url();
+    start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), dir)
 }
 
 fn start_whip_client(url: &str, dir: &Path) -> Child {
@@ -121,12 +137,8 @@ fn whip_client_publishes_vp8_and_opus_that_ffmpeg_records() {
     if !isolated("media_whip::whip_client_publishes_vp8_and_opus_that_ffmpeg_records") {
         return;
     }
-    add_interface();
-    let dir = scratch("whip-client");
-    build_stub(&dir);
-    let server = Server::start("47900-47949", &["--rtc-ip", RTC_IP]);
-    let url = server.base_url();
-    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+    let (dir, server) = whip_server("whip-client", "47900-47949");
+    let mut client = start_gst(&server, &dir);
 
     let mut http = server.client();
     let producers = wait_for_producers(&server, &mut client, &dir);
@@ -137,7 +149,7 @@ fn whip_client_publishes_vp8_and_opus_that_ffmpeg_records() {
     let mut recorder = start_example(
         "ffmpeg-recorder.sh",
         &[
-            ("SERVER_URL", &url),
+            ("SERVER_URL", &server.base_url()),
             ("ROOM_ID", "media"),
             ("PRODUCER_IDS", &producers.join(" ")),
             ("OUTPUT", output.to_str().unwrap()),
@@ -195,13 +207,9 @@ fn a_killed_whip_client_is_closed_after_consent_expiry() {
     if !isolated("media_whip::a_killed_whip_client_is_closed_after_consent_expiry") {
         return;
     }
-    add_interface();
-    let dir = scratch("whip-consent");
-    build_stub(&dir);
-    let server = Server::start("47950-47999", &["--rtc-ip", RTC_IP]);
-    let url = server.base_url();
+    let (dir, server) = whip_server("whip-consent", "47950-47999");
     let mut events = EventStream::open(&server, "/rooms/media/events");
-    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+    let mut client = start_gst(&server, &dir);
     let producers = wait_for_producers(&server, &mut client, &dir);
     let deadline = Instant::now() + Duration::from_secs(10);
     let joined = events.next("broadcaster.joined", deadline, |_| true);
@@ -268,12 +276,8 @@ fn the_static_page_views_a_whip_client() {
     if !isolated("media_whip::the_static_page_views_a_whip_client") {
         return;
     }
-    add_interface();
-    let dir = scratch("whip-page");
-    build_stub(&dir);
-    let server = Server::start("47850-47899", &["--rtc-ip", RTC_IP]);
-    let url = server.base_url();
-    let mut client = start_whip_client(&format!("{url}/rooms/media/whip?displayName=gst"), &dir);
+    let (dir, server) = whip_server("whip-page", "47850-47899");
+    let mut client = start_gst(&server, &dir);
     wait_for_producers(&server, &mut client, &dir);
 
     let mut args = media_args();
