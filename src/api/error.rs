@@ -237,6 +237,7 @@ impl From<NegotiateTransportError> for ApiError {
                 }
                 NegotiationError::Sdp(_)
                 | NegotiationError::Produce { .. }
+                | NegotiationError::Consume { .. }
                 | NegotiationError::TooManySections => Self::unprocessable("sdp", e.to_string()),
             },
         }

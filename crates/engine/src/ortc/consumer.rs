@@ -139,6 +139,155 @@ pub(crate) fn get_consumer_rtp_parameters(
     Ok(params)
 }
 
+/// How an endpoint that fixed its own numbering (an SDP offer the server answers) names what a consumer sends:
+/// the router's payload types and header extension ids, each with the endpoint's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointNumbering {
+    /// Router payload type → the endpoint's, for every codec the endpoint can receive (RTX included).
+    pub payload_types: Vec<(u8, u8)>,
+    /// Router header extension id → the endpoint's, for every extension both know (by URI).
+    pub header_extension_ids: Vec<(u8, u8)>,
+}
+
+impl EndpointNumbering {
+    /// The endpoint's payload type for a router one.
+    pub fn payload_type(&self, router: u8) -> Option<u8> {
+        self.payload_types
+            .iter()
+            .find_map(|&(r, e)| (r == router).then_some(e))
+    }
+
+    /// The endpoint's header extension id for a router one.
+    pub fn header_extension_id(&self, router: u8) -> Option<u8> {
+        self.header_extension_ids
+            .iter()
+            .find_map(|&(r, e)| (r == router).then_some(e))
+    }
+
+    /// Consumer parameters (router numbering) in the endpoint's numbering: payload types, RTX `apt` and
+    /// header extension ids. Everything without an endpoint number is left out.
+    pub fn apply(&self, params: &RtpParameters) -> RtpParameters {
+        let mut out = params.clone();
+        out.codecs
+            .retain(|c| self.payload_type(c.payload_type).is_some());
+        for codec in &mut out.codecs {
+            codec.payload_type = self
+                .payload_type(codec.payload_type)
+                .unwrap_or(codec.payload_type);
+            if let Some(apt) = apt(codec)
+                && let Some(endpoint) = u8::try_from(apt).ok().and_then(|a| self.payload_type(a))
+            {
+                codec.parameters.insert(
+                    "apt".to_owned(),
+                    crate::rtp_parameters::ParameterValue::Integer(i64::from(endpoint)),
+                );
+            }
+        }
+        out.header_extensions
+            .retain(|e| self.header_extension_id(e.id).is_some());
+        for ext in &mut out.header_extensions {
+            ext.id = self.header_extension_id(ext.id).unwrap_or(ext.id);
+        }
+        out
+    }
+}
+
+/// Capabilities an endpoint stated in its own numbering, renumbered into the router's (as
+/// [`get_consumer_rtp_parameters`] matches extensions by id), and the numbering that maps back.
+///
+/// A media codec takes the payload type of the consumable codec it matches strictly (the endpoint's first
+/// match wins); an RTX codec takes the payload type of the consumable RTX codec whose `apt` is its media
+/// codec's; an extension takes the consumable extension's id with the same URI. Capabilities matching nothing
+/// are left out.
+pub(crate) fn renumber_endpoint_capabilities(
+    consumable: &RtpParameters,
+    endpoint_caps: &RtpCapabilities,
+) -> Result<(RtpCapabilities, EndpointNumbering), OrtcError> {
+    let mut caps = endpoint_caps.clone();
+    validate_rtp_capabilities(&mut caps)?;
+    let mut numbering = EndpointNumbering::default();
+    let mut codecs = Vec::new();
+    let endpoint_pt = |cap: &crate::rtp_parameters::RtpCodecCapability| cap.preferred_payload_type;
+    for cap in caps.codecs.iter().filter(|c| !is_rtx(&c.mime_type)) {
+        let Some(pt) = endpoint_pt(cap) else { continue };
+        let Some(codec) = consumable
+            .codecs
+            .iter()
+            .find(|c| !is_rtx(&c.mime_type) && matches_strictly(cap, *c))
+        else {
+            continue;
+        };
+        if numbering.payload_type(codec.payload_type).is_some() {
+            continue;
+        }
+        numbering.payload_types.push((codec.payload_type, pt));
+        let mut cap = cap.clone();
+        cap.preferred_payload_type = Some(codec.payload_type);
+        codecs.push(cap);
+    }
+    for cap in caps.codecs.iter().filter(|c| is_rtx(&c.mime_type)) {
+        let (Some(pt), Some(cap_apt)) = (
+            endpoint_pt(cap),
+            cap.parameters
+                .get("apt")
+                .and_then(crate::rtp_parameters::ParameterValue::as_i64),
+        ) else {
+            continue;
+        };
+        let Some(&(router_media, _)) = numbering
+            .payload_types
+            .iter()
+            .find(|&&(_, e)| i64::from(e) == cap_apt)
+        else {
+            continue;
+        };
+        let Some(rtx) = consumable
+            .codecs
+            .iter()
+            .find(|c| is_rtx(&c.mime_type) && apt(c) == Some(i64::from(router_media)))
+        else {
+            continue;
+        };
+        if numbering.payload_type(rtx.payload_type).is_some() {
+            continue;
+        }
+        numbering.payload_types.push((rtx.payload_type, pt));
+        let mut cap = cap.clone();
+        cap.preferred_payload_type = Some(rtx.payload_type);
+        cap.parameters.insert(
+            "apt".to_owned(),
+            crate::rtp_parameters::ParameterValue::Integer(i64::from(router_media)),
+        );
+        codecs.push(cap);
+    }
+    let mut header_extensions = Vec::new();
+    for cap in &caps.header_extensions {
+        let Some(ext) = consumable
+            .header_extensions
+            .iter()
+            .find(|e| e.uri == cap.uri)
+        else {
+            continue;
+        };
+        if numbering.header_extension_id(ext.id).is_some() {
+            continue;
+        }
+        numbering
+            .header_extension_ids
+            .push((ext.id, cap.preferred_id));
+        let mut cap = cap.clone();
+        cap.preferred_id = ext.id;
+        header_extensions.push(cap);
+    }
+    Ok((
+        RtpCapabilities {
+            codecs,
+            header_extensions,
+        },
+        numbering,
+    ))
+}
+
 pub(crate) fn get_pipe_consumer_rtp_parameters(
     consumable: &RtpParameters,
     enable_rtx: bool,

@@ -28,6 +28,7 @@ mod scalability;
 mod supported;
 mod validate;
 
+pub use consumer::EndpointNumbering;
 pub(crate) use matching::{Matched, is_rtx, match_codecs};
 
 use serde::{Deserialize, Serialize};
@@ -231,6 +232,16 @@ pub fn get_consumer_rtp_parameters(
     ssrc: u32,
 ) -> Result<RtpParameters, OrtcError> {
     consumer::get_consumer_rtp_parameters(consumable, remote_caps, enable_rtx, ssrc)
+}
+
+/// Capabilities an endpoint stated in its own payload types and extension ids (an SDP offer), renumbered
+/// into the router's so [`get_consumer_rtp_parameters`] can match them, and the numbering that maps the
+/// resulting consumer parameters back ([`EndpointNumbering::apply`]).
+pub fn renumber_endpoint_capabilities(
+    consumable: &RtpParameters,
+    endpoint_caps: &RtpCapabilities,
+) -> Result<(RtpCapabilities, EndpointNumbering), OrtcError> {
+    consumer::renumber_endpoint_capabilities(consumable, endpoint_caps)
 }
 
 /// The parameters of a pipe consumer: every encoding, SSRCs from `ssrc_base` (RTX from `rtx_ssrc_base`).

@@ -274,6 +274,8 @@ pub(crate) struct ConsumerMedia {
     pub(crate) stream: RtpStreamSend,
     /// Router extension id → the consumer's (0 removes extensions it did not negotiate).
     ext_map: ExtensionIdMap,
+    /// Router payload type → the consumer's (the identity unless its endpoint chose its own numbering).
+    payload_types: [u8; 128],
     /// RTX payload type and SSRC, when negotiated.
     rtx: Option<(u8, u32)>,
     video: bool,
@@ -295,12 +297,39 @@ impl ConsumerMedia {
                 ext_map.set(e.id, e.id);
             }
         }
+        let mut payload_types = [0; 128];
+        for (pt, slot) in (0u8..).zip(payload_types.iter_mut()) {
+            *slot = pt;
+        }
         Self {
             stream: RtpStreamSend::new(ssrc, media.map_or(90000, |c| c.clock_rate), initial_seq),
             ext_map,
+            payload_types,
             rtx: rtx_pt.zip(rtx_ssrc),
             video: kind == MediaKind::Video,
         }
+    }
+
+    /// Sends in the endpoint's numbering from now on: its payload types (RTX too) and header extension ids.
+    /// Extensions the consumer did not forward stay dropped.
+    pub(crate) fn renumber(&mut self, numbering: &crate::ortc::EndpointNumbering) {
+        for &(router, endpoint) in &numbering.payload_types {
+            if let Some(slot) = self.payload_types.get_mut(usize::from(router)) {
+                *slot = endpoint & 0x7f;
+            }
+        }
+        if let Some((pt, _)) = &mut self.rtx
+            && let Some(endpoint) = numbering.payload_type(*pt)
+        {
+            *pt = endpoint;
+        }
+        let mut ext_map = ExtensionIdMap::new();
+        for &(router, endpoint) in &numbering.header_extension_ids {
+            if self.ext_map.get(router) != 0 {
+                ext_map.set(router, endpoint);
+            }
+        }
+        self.ext_map = ext_map;
     }
 
     /// SSRCs the consumer's endpoint reports on: the media one and the RTX one.
@@ -1031,7 +1060,9 @@ impl Router {
                             return 0;
                         }
                         buf[..len].copy_from_slice(original);
-                        (len, out_seq, media.stream.ssrc(), None)
+                        let pt =
+                            media.payload_types[usize::from(original_packet.payload_type() & 0x7f)];
+                        (len, out_seq, media.stream.ssrc(), Some(pt))
                     }
                 };
                 let Ok(mut packet) = RtpPacketMut::parse(&mut buf[..len]) else {
@@ -1288,6 +1319,7 @@ fn forward(
     };
     let ssrc = media.stream.ssrc();
     let ext_map = &media.ext_map;
+    let payload_types = &media.payload_types;
     let mut sent = 0;
     out.push(socket, destination, |buf| {
         let len = packet.len();
@@ -1301,6 +1333,7 @@ fn forward(
         rewritten.set_sequence_number(out_seq);
         rewritten.set_timestamp(out_ts);
         rewritten.set_ssrc(ssrc);
+        rewritten.set_payload_type(payload_types[usize::from(packet[1] & 0x7f)]);
         rewritten.remap_extension_ids(ext_map);
         sent = match &mut srtp {
             Some(srtp) => srtp.protect_rtp(&mut buf[..], len).unwrap_or(0),

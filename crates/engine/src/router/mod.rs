@@ -60,7 +60,9 @@ pub use errors::{
     ProduceDataError, ProduceError, RestartIceError, SendDataError,
 };
 pub use events::{CloseReason, RouterEvent};
-pub use negotiation::{NegotiatedProducer, NegotiationError, PublishOutcome};
+pub use negotiation::{
+    NegotiatedProducer, NegotiationError, PlayOutcome, PlayedConsumer, PublishOutcome,
+};
 pub use producer::{ProducerInfo, ProducerOptions, ProducerScore, ProducerStats, ProducerType};
 pub use transport::{
     ConnectParameters, DirectTransportInfo, DirectTransportOptions, DirectTransportSetup,

@@ -41,6 +41,14 @@ pub enum NegotiationError {
         /// Why.
         error: super::ProduceError,
     },
+    /// A section's consumer was refused.
+    #[error("section {mid}: {error}")]
+    Consume {
+        /// The section.
+        mid: String,
+        /// Why.
+        error: super::ConsumeError,
+    },
     /// Not enough producer ids were provided for the sections taken.
     #[error("too many sections")]
     TooManySections,
@@ -65,6 +73,29 @@ pub struct PublishOutcome {
     pub answer: String,
     /// The producers of the offer's sections, in offer order.
     pub producers: Vec<NegotiatedProducer>,
+}
+
+/// A consumer a play offer created.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayedConsumer {
+    /// Consumer id.
+    pub id: ConsumerId,
+    /// The producer it copies.
+    pub producer_id: ProducerId,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// The offer's section it fills.
+    pub mid: String,
+}
+
+/// The result of a play offer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlayOutcome {
+    /// The answer for the viewer.
+    pub answer: String,
+    /// The consumers of the offer's sections, in offer order.
+    pub consumers: Vec<PlayedConsumer>,
 }
 
 /// One section the server offered.
@@ -179,6 +210,110 @@ impl Router {
             answer: answer.sdp,
             producers,
         })
+    }
+
+    /// Answers a viewer's offer (WHEP) on a WebRTC transport without consumers: each section it receives on
+    /// is filled by the first of `producers` of its kind not used yet that it can receive, as a consumer
+    /// (running, ids taken from `ids`) numbered with the offer's own payload types and extension ids;
+    /// sections left empty are rejected. Nothing is created when nothing can be filled.
+    pub fn negotiate_play(
+        &mut self,
+        transport_id: TransportId,
+        offer: &str,
+        producers: &[ProducerId],
+        ids: &mut dyn Iterator<Item = ConsumerId>,
+    ) -> Result<PlayOutcome, NegotiationError> {
+        let (_, local) = self.webrtc_local_description(transport_id)?;
+        let offer = sdp::parse(offer)?;
+        let read = sdp::read_play_offer(&offer)?;
+        // Choose first, create after: a refused offer leaves nothing behind.
+        let mut chosen: Vec<
+            Option<(
+                ProducerId,
+                crate::rtp_parameters::RtpCapabilities,
+                crate::ortc::EndpointNumbering,
+            )>,
+        > = Vec::with_capacity(read.sections.len());
+        for section in &read.sections {
+            let pick = section.kind.and_then(|kind| {
+                producers
+                    .iter()
+                    .filter(|p| !chosen.iter().flatten().any(|(used, _, _)| used == *p))
+                    .filter_map(|p| self.producers.get(p))
+                    .filter(|p| p.kind == kind)
+                    .find_map(|p| {
+                        let (caps, numbering) = crate::ortc::renumber_endpoint_capabilities(
+                            &p.consumable,
+                            &section.capabilities,
+                        )
+                        .ok()?;
+                        crate::ortc::can_consume(&p.consumable, &caps)
+                            .then_some((p.id, caps, numbering))
+                    })
+            });
+            chosen.push(pick);
+        }
+        if chosen.iter().all(Option::is_none) {
+            return Err(SdpError::NothingAccepted.into());
+        }
+        let mut consumers = Vec::new();
+        let mut filled = Vec::with_capacity(chosen.len());
+        for (section, pick) in read.sections.iter().zip(chosen) {
+            let Some((producer_id, caps, numbering)) = pick else {
+                filled.push(None);
+                continue;
+            };
+            let id = ids.next().ok_or(NegotiationError::TooManySections)?;
+            let options = super::ConsumerOptions {
+                producer_id,
+                rtp_capabilities: Some(caps),
+                paused: false,
+                mid: Some(section.mid.clone()),
+                preferred_layers: None,
+                enable_rtx: None,
+                ignore_dtx: false,
+            };
+            let info = match self.consume(transport_id, id, options) {
+                Ok(info) => info,
+                Err(error) => {
+                    for made in &consumers {
+                        let made: &PlayedConsumer = made;
+                        let _ = self.close_consumer(made.id);
+                    }
+                    return Err(NegotiationError::Consume {
+                        mid: section.mid.clone(),
+                        error,
+                    });
+                }
+            };
+            let owner = self
+                .producers
+                .get(&producer_id)
+                .map_or_else(|| producer_id.to_string(), |p| p.owner.to_string());
+            let Some(consumer) = self.consumers.get_mut(&id) else {
+                filled.push(None);
+                continue;
+            };
+            consumer.rtp_parameters = numbering.apply(&consumer.rtp_parameters);
+            consumer.media.renumber(&numbering);
+            filled.push(Some(ConsumerSection {
+                mid: section.mid.clone(),
+                kind: info.kind,
+                rtp_parameters: consumer.rtp_parameters.clone(),
+                stream_id: owner,
+                track_id: producer_id.to_string(),
+                active: true,
+            }));
+            consumers.push(PlayedConsumer {
+                id,
+                producer_id,
+                kind: info.kind,
+                mid: section.mid.clone(),
+            });
+        }
+        let answer = sdp::answer_play(&offer, &read, &filled, &local)?;
+        self.connect_if_new(transport_id, read.remote_dtls);
+        Ok(PlayOutcome { answer, consumers })
     }
 
     /// The server's offer of every consumer of a WebRTC transport (a new version when they changed).

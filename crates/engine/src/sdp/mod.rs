@@ -8,6 +8,8 @@
 //!   DTLS server (`a=setup:passive`) and gets mediasoup `produce()` parameters per taken section;
 //! - subscribing ([`offer_consumers`], [`accept_answer`]): the server offers its consumers
 //!   (`a=setup:actpass`), the browser answers;
+//! - playing ([`read_play_offer`], [`answer_play`]): a viewer (WHEP) offers what it receives, the server
+//!   answers with one consumer per section it can fill, in the viewer's own payload types and extension ids;
 //! - [`rtp_capabilities_of`]: a browser's receive capabilities from a section of its description;
 //! - [`receiver_sdp`]: the description FFmpeg/GStreamer open to receive a plain consumer.
 //!
@@ -38,6 +40,7 @@ mod description;
 mod error;
 mod local;
 mod parse;
+mod play;
 mod publish;
 mod receiver;
 mod remote;
@@ -57,6 +60,7 @@ pub use description::{
 pub use error::SdpError;
 pub use local::{LocalDescription, candidate_value};
 pub use parse::parse;
+pub use play::{PlayOffer, PlaySection, answer_play, read_play_offer};
 pub use publish::{PublishAnswer, PublishedTrack, answer_publish};
 pub use receiver::{ReceiverEndpoint, receiver_sdp};
 pub use subscribe::{

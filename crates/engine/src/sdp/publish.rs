@@ -150,7 +150,7 @@ pub(crate) fn check_mids(desc: &SessionDescription) -> Result<Vec<&str>, SdpErro
 }
 
 /// A rejected section (RFC 3264 §6, RFC 8829 §5.3.1): port 0, the offer's first format, the mid.
-fn rejected(offered: &MediaSection, mid: &str) -> MediaSection {
+pub(crate) fn rejected(offered: &MediaSection, mid: &str) -> MediaSection {
     let mut m = MediaSection::new(offered.kind.clone(), &offered.protocol);
     m.port = 0;
     m.formats = offered

@@ -74,7 +74,9 @@ pub fn offer_consumers(
         bundle.push(DATA_CHANNEL_MID.to_owned());
     }
     for consumer in consumers {
-        offer.media.push(consumer_section(consumer, local));
+        offer
+            .media
+            .push(consumer_section(consumer, local, Setup::Actpass));
         if consumer.active {
             bundle.push(consumer.mid.clone());
         }
@@ -88,7 +90,13 @@ pub fn offer_consumers(
     offer.to_string()
 }
 
-fn consumer_section(consumer: &ConsumerSection, local: &LocalDescription) -> MediaSection {
+/// One consumer's section, `sendonly`, with the transport written for `setup` (a rejected one when the
+/// consumer is not active).
+pub(crate) fn consumer_section(
+    consumer: &ConsumerSection,
+    local: &LocalDescription,
+    setup: Setup,
+) -> MediaSection {
     let params = &consumer.rtp_parameters;
     let mut m = MediaSection::new(SectionKind::from(consumer.kind), "UDP/TLS/RTP/SAVPF");
     for codec in &params.codecs {
@@ -125,7 +133,7 @@ fn consumer_section(consumer: &ConsumerSection, local: &LocalDescription) -> Med
         m.direction = Some(Direction::Inactive);
         return m;
     }
-    local.fill_transport(&mut m, Setup::Actpass, true);
+    local.fill_transport(&mut m, setup, true);
     m.rtcp_rsize = params.rtcp.reduced_size != Some(false);
     m.direction = Some(Direction::Sendonly);
     m.extmaps = params
