@@ -20,7 +20,7 @@ use crate::control::{
     AccessError, ConnectTransportError, ConsumerSdpAccessError, CreateConsumerError,
     CreateDataConsumerError, CreateDataProducerError, CreateProducerError, CreateRoomError,
     CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
-    SendDataMessageError, WhipEndError, WhipPatchError, WhipPublishError,
+    SendDataMessageError, WhepPlayError, WhipEndError, WhipPatchError, WhipPublishError,
 };
 
 /// An RFC 9457 problem details object.
@@ -238,6 +238,7 @@ impl From<NegotiateTransportError> for ApiError {
                 NegotiationError::Sdp(_)
                 | NegotiationError::Produce { .. }
                 | NegotiationError::Consume { .. }
+                | NegotiationError::NothingToPlay
                 | NegotiationError::TooManySections => Self::unprocessable("sdp", e.to_string()),
             },
         }
@@ -347,6 +348,28 @@ impl From<WhipPublishError> for ApiError {
         }
     }
 }
+
+impl From<WhepPlayError> for ApiError {
+    fn from(e: WhepPlayError) -> Self {
+        match e {
+            // draft-ietf-wish-whep §4.1: not live yet is a 409 the client may retry.
+            WhepPlayError::NotLive { .. } => Self {
+                retry_after: Some(WHEP_RETRY_AFTER_SECONDS),
+                ..Self::new(StatusCode::CONFLICT, e.to_string())
+            },
+            WhepPlayError::UnknownProducer(_) => {
+                Self::new(StatusCode::NOT_FOUND, e.to_string()).with_field(Some("producerId"))
+            }
+            WhepPlayError::Access(e) => e.into(),
+            WhepPlayError::Join(e) => e.into(),
+            WhepPlayError::Transport(e) => e.into(),
+            WhepPlayError::Negotiate(e) => e.into(),
+        }
+    }
+}
+
+/// The `Retry-After` of a WHEP offer that found nothing live.
+pub const WHEP_RETRY_AFTER_SECONDS: u32 = 2;
 
 impl From<WhipPatchError> for ApiError {
     fn from(e: WhipPatchError) -> Self {

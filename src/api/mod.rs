@@ -17,6 +17,7 @@ pub mod producers;
 pub mod rooms;
 pub mod static_files;
 pub mod transports;
+pub mod whep;
 pub mod whip;
 
 use axum::http::StatusCode;
@@ -41,6 +42,7 @@ pub fn router(control: Control) -> axum::Router {
         .merge(consumers::routes())
         .merge(data::routes())
         .merge(whip::routes())
+        .merge(whep::routes())
         .merge(legacy::routes())
         .merge(events::routes())
         .merge(static_files::routes())

@@ -8,7 +8,7 @@ use utoipa::openapi::{Content, OpenApi as Document, RefOr, Response, ResponseBui
 
 use super::error::Problem;
 use super::{
-    broadcasters, consumers, data, events, health, legacy, producers, rooms, transports, whip,
+    broadcasters, consumers, data, events, health, legacy, producers, rooms, transports, whep, whip,
 };
 use crate::events::{Event, StreamReset};
 
@@ -44,6 +44,7 @@ use crate::events::{Event, StreamReset};
         legacy::produce_data,
         events::room_events, events::broadcaster_events,
         whip::publish, whip::options, whip::patch_session, whip::delete_session,
+        whep::play, whep::patch_session, whep::delete_session, whep::subscribe, whep::event_stream,
     ),
     components(schemas(Problem, Event, StreamReset)),
     tags(
@@ -57,6 +58,7 @@ use crate::events::{Event, StreamReset};
         (name = "events", description = "Server-Sent Events"),
         (name = "mediasoup-demo", description = "mediasoup-demo's broadcaster routes"),
         (name = "whip", description = "WHIP ingest (RFC 9725): publish with one SDP offer"),
+        (name = "whep", description = "WHEP playback (draft-ietf-wish-whep): play with one SDP offer"),
     )
 )]
 struct ApiDoc;

@@ -1,5 +1,6 @@
 //! WHIP ingest (RFC 9725): `POST /rooms/{roomId}/whip` with an SDP offer, and the session resource
-//! `/whip/sessions/{sessionId}` (`PATCH` trickle-ice-sdpfrag, `DELETE`).
+//! `/whip/sessions/{sessionId}` (`PATCH` trickle-ice-sdpfrag, `DELETE`). The session rules here serve WHEP
+//! too ([`super::whep`]).
 //!
 //! `Authorization: Bearer …` is accepted and not checked yet (no access control exists).
 
@@ -15,9 +16,9 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Path;
-use crate::control::{WhipPatched, WhipSessionId};
+use crate::control::{SessionKind, WhipPatched, WhipSessionId};
 
-const SDP: &str = "application/sdp";
+pub(super) const SDP: &str = "application/sdp";
 const SDPFRAG: &str = "application/trickle-ice-sdpfrag";
 
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -85,7 +86,7 @@ async fn publish(
     params(("roomId" = RoomId, Path, description = "Room name")),
     responses((status = 204, description = "What the endpoint accepts",
         headers(("Accept-Post" = String, description = "application/sdp")))))]
-async fn options() -> Response {
+pub(super) async fn options() -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
@@ -120,8 +121,19 @@ async fn patch_session(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let session = session_id(&session)?;
-    require_content_type(&headers, SDPFRAG)?;
+    patch_any(&control, SessionKind::Whip, &session, &headers, body).await
+}
+
+/// `PATCH` of a WHIP or WHEP session (the same rules for both).
+pub(super) async fn patch_any(
+    control: &AppState,
+    kind: SessionKind,
+    session: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let session = session_id(session)?;
+    require_content_type(headers, SDPFRAG)?;
     let if_match = headers
         .get(header::IF_MATCH)
         .map(|v| {
@@ -131,7 +143,10 @@ async fn patch_session(
         .transpose()?;
     let fragment = String::from_utf8(body.to_vec())
         .map_err(|e| ApiError::bad_request(Some("sdpfrag"), format!("sdpfrag: not UTF-8: {e}")))?;
-    match control.whip_patch(session, if_match, &fragment).await? {
+    match control
+        .whip_patch(kind, session, if_match, &fragment)
+        .await?
+    {
         WhipPatched::Trickled => Ok(StatusCode::NO_CONTENT.into_response()),
         WhipPatched::Restarted { fragment, etag } => {
             let mut response = (StatusCode::OK, fragment).into_response();
@@ -152,17 +167,19 @@ async fn delete_session(
     State(control): State<AppState>,
     Path(session): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    control.whip_end(session_id(&session)?).await?;
+    control
+        .whip_end(SessionKind::Whip, session_id(&session)?)
+        .await?;
     Ok(StatusCode::OK)
 }
 
 /// A session id; anything else names no session.
-fn session_id(text: &str) -> Result<WhipSessionId, ApiError> {
+pub(super) fn session_id(text: &str) -> Result<WhipSessionId, ApiError> {
     text.parse()
-        .map_err(|_| ApiError::not_found(format!("whip session {text:?} not found")))
+        .map_err(|_| ApiError::not_found(format!("session {text:?} not found")))
 }
 
-fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
+pub(super) fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
     let essence = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -180,16 +197,16 @@ fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiEr
     ))
 }
 
-fn header_value(text: &str) -> Result<HeaderValue, ApiError> {
+pub(super) fn header_value(text: &str) -> Result<HeaderValue, ApiError> {
     HeaderValue::from_str(text).map_err(ApiError::internal)
 }
 
-/// Outside the CORS layer (which answers preflights itself): OPTIONS on a WHIP endpoint always carries
-/// `Accept-Post: application/sdp` and answers 204.
+/// Outside the CORS layer (which answers preflights itself): OPTIONS on a WHIP or WHEP endpoint always
+/// carries `Accept-Post: application/sdp` and answers 204.
 pub(super) async fn preflight(request: Request, next: Next) -> Response {
     let is_whip = request.method() == Method::OPTIONS && {
         let segments: Vec<&str> = request.uri().path().split('/').collect();
-        matches!(segments.as_slice(), ["", "rooms", _, "whip"])
+        matches!(segments.as_slice(), ["", "rooms", _, "whip" | "whep"])
     };
     let mut response = next.run(request).await;
     if is_whip && response.status().is_success() {

@@ -9,6 +9,7 @@
 mod certificate;
 mod error;
 mod publish;
+mod whep;
 mod whip;
 
 use std::collections::HashMap;
@@ -50,8 +51,10 @@ pub use error::{
     CreateTransportError, JoinError, NegotiateTransportError, RestartIceTransportError,
     SendDataMessageError,
 };
+pub use whep::{WhepPlayError, WhepPlayed, WhepSelection, WhepSessionState};
 pub use whip::{
-    WhipEndError, WhipPatchError, WhipPatched, WhipPublishError, WhipPublished, WhipSessionId,
+    SessionKind, WhipEndError, WhipPatchError, WhipPatched, WhipPublishError, WhipPublished,
+    WhipSessionId,
 };
 
 /// Control-plane settings.
@@ -1163,7 +1166,7 @@ impl Control {
 }
 
 /// Media sections of one SDP offer taken at most.
-const MAX_SDP_SECTIONS: usize = 64;
+pub(super) const MAX_SDP_SECTIONS: usize = 64;
 
 /// Transport setup made before any socket is bound.
 enum PendingSetup {

@@ -27,7 +27,7 @@ use super::{
 pub struct WhipSessionId(Uuid);
 
 impl WhipSessionId {
-    fn new_random() -> Self {
+    pub(super) fn new_random() -> Self {
         Self(Uuid::new_v4())
     }
 }
@@ -46,18 +46,30 @@ impl FromStr for WhipSessionId {
     }
 }
 
+/// Which protocol made a session: its resource lives under `/whip/sessions/` or `/whep/sessions/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    /// WHIP (RFC 9725): the session publishes.
+    Whip,
+    /// WHEP: the session plays.
+    Whep,
+}
+
 /// What the control plane remembers of a session.
 #[derive(Clone, Debug)]
 pub(super) struct WhipSession {
-    room: RoomId,
-    broadcaster: BroadcasterId,
-    transport: TransportId,
+    pub(super) kind: SessionKind,
+    pub(super) room: RoomId,
+    pub(super) broadcaster: BroadcasterId,
+    pub(super) transport: TransportId,
+    /// A WHEP session's consumers, in its offer's order.
+    pub(super) consumers: Vec<mediagate_engine::ids::ConsumerId>,
     /// The current entity-tag of the ICE session, quoted (`"…"`).
-    etag: String,
+    pub(super) etag: String,
     /// The client's ICE username fragment; another one in a PATCH is an ICE restart.
-    remote_ufrag: Option<String>,
+    pub(super) remote_ufrag: Option<String>,
     /// The first accepted section's mid (the bundle tag), for the restart answer's fragment.
-    mid: Option<String>,
+    pub(super) mid: Option<String>,
 }
 
 /// The sessions, by id.
@@ -113,7 +125,7 @@ pub enum WhipPublishError {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WhipPatchError {
     /// No such session.
-    #[error("whip session {0} not found")]
+    #[error("session {0} not found")]
     NotFound(WhipSessionId),
     /// No `If-Match`.
     #[error("If-Match is required: send the session's ETag, or \"*\" for an ICE restart")]
@@ -146,7 +158,7 @@ pub enum WhipPatchError {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WhipEndError {
     /// No such session (never created, or already ended).
-    #[error("whip session {0} not found")]
+    #[error("session {0} not found")]
     NotFound(WhipSessionId),
     /// The worker is gone.
     #[error(transparent)]
@@ -154,7 +166,7 @@ pub enum WhipEndError {
 }
 
 impl Control {
-    fn whip_sessions(&self) -> std::sync::MutexGuard<'_, WhipSessions> {
+    pub(super) fn whip_sessions(&self) -> std::sync::MutexGuard<'_, WhipSessions> {
         // A plain map; a panic elsewhere cannot leave it half-updated in a harmful way.
         self.inner.whip.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -202,9 +214,11 @@ impl Control {
         self.whip_sessions().insert(
             session,
             WhipSession {
+                kind: SessionKind::Whip,
                 room: room.clone(),
                 broadcaster: broadcaster.clone(),
                 transport,
+                consumers: Vec::new(),
                 etag: etag.clone(),
                 remote_ufrag,
                 mid: outcome.outcome.producers.first().map(|p| p.mid.clone()),
@@ -239,11 +253,23 @@ impl Control {
     }
 
     /// Ends a session: its broadcaster leaves, closing its transport and producers.
-    pub async fn whip_end(&self, session: WhipSessionId) -> Result<(), WhipEndError> {
-        let removed = self
-            .whip_sessions()
-            .remove(&session)
-            .ok_or(WhipEndError::NotFound(session))?;
+    pub async fn whip_end(
+        &self,
+        kind: SessionKind,
+        session: WhipSessionId,
+    ) -> Result<(), WhipEndError> {
+        let removed = {
+            let mut sessions = self.whip_sessions();
+            if sessions.get(&session).is_none_or(|s| s.kind != kind) {
+                return Err(WhipEndError::NotFound(session));
+            }
+            sessions
+                .remove(&session)
+                .ok_or(WhipEndError::NotFound(session))?
+        };
+        if removed.kind == SessionKind::Whep {
+            self.publish_viewers(&removed.room);
+        }
         match self.leave(&removed.room, &removed.broadcaster).await {
             // Already gone (removed through the broadcaster routes, or its room closed): the session ends.
             Ok(()) | Err(AccessError::RoomNotFound(_) | AccessError::NotFound(_)) => {}
@@ -271,6 +297,10 @@ impl Control {
                 .collect()
         };
         for (session, ended, reason) in ended {
+            // A closed room has no one left to tell (and publishing would bring its stream back).
+            if ended.kind == SessionKind::Whep && reason != CloseReason::RoomClosed {
+                self.publish_viewers(&ended.room);
+            }
             // The broadcaster leaves for the transport's reason (`ice closed`, `dtls failed`…), or
             // `transport closed` when a request closed the transport.
             let reason = match reason {
@@ -298,6 +328,7 @@ impl Control {
     /// Applies a trickle-ice-sdpfrag to a session, `if_match` being its `If-Match` header.
     pub async fn whip_patch(
         &self,
+        kind: SessionKind,
         session: WhipSessionId,
         if_match: Option<&str>,
         fragment: &str,
@@ -305,6 +336,7 @@ impl Control {
         let current = self
             .whip_sessions()
             .get(&session)
+            .filter(|s| s.kind == kind)
             .cloned()
             .ok_or(WhipPatchError::NotFound(session))?;
         let Some(if_match) = if_match else {
@@ -373,7 +405,7 @@ struct Negotiated {
 }
 
 /// A fresh strong entity-tag, quoted.
-fn new_etag() -> String {
+pub(super) fn new_etag() -> String {
     format!("\"{:032x}\"", rand::random::<u128>())
 }
 
@@ -387,7 +419,7 @@ fn etag_matches(if_match: &str, current: &str) -> bool {
 }
 
 /// The first `a=<name>:` value of a description.
-fn sdp_attribute(sdp: &str, name: &str) -> Option<String> {
+pub(super) fn sdp_attribute(sdp: &str, name: &str) -> Option<String> {
     sdp.lines().find_map(|line| {
         line.trim_end_matches('\r')
             .strip_prefix("a=")?

@@ -43,6 +43,14 @@ pub struct BroadcasterLeft {
     pub reason: CloseReason,
 }
 
+/// Payload of `room.viewers`: how many WHEP sessions play from the room (published when one starts or ends).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomViewers {
+    /// WHEP sessions playing from the room now.
+    pub viewer_count: u64,
+}
+
 /// Payload of `producer.added`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -385,6 +393,8 @@ pub enum Event {
     DataProducerClosed(DataProducerClosed),
     /// `room.closed` (room event): the last event before the room's streams end.
     RoomClosed(RoomClosed),
+    /// `room.viewers` (room event): the number of WHEP sessions changed.
+    RoomViewers(RoomViewers),
     /// `transport.closed`.
     TransportClosed(TransportClosed),
     /// `transport.iceStateChanged`.
@@ -440,6 +450,7 @@ impl Event {
             Event::DataProducerAdded(_) => "dataProducer.added",
             Event::DataProducerClosed(_) => "dataProducer.closed",
             Event::RoomClosed(_) => "room.closed",
+            Event::RoomViewers(_) => "room.viewers",
             Event::TransportClosed(_) => "transport.closed",
             Event::TransportIceStateChanged(_) => "transport.iceStateChanged",
             Event::TransportDtlsStateChanged(_) => "transport.dtlsStateChanged",
@@ -471,6 +482,7 @@ impl Event {
             self,
             Event::BroadcasterJoined(_)
                 | Event::BroadcasterLeft(_)
+                | Event::RoomViewers(_)
                 | Event::ProducerAdded(_)
                 | Event::ProducerClosed(_)
                 | Event::ProducerPaused(_)

@@ -49,6 +49,9 @@ pub enum NegotiationError {
         /// Why.
         error: super::ConsumeError,
     },
+    /// No given producer can fill a section the viewer's offer receives on.
+    #[error("no live producer matches a section the offer receives on")]
+    NothingToPlay,
     /// Not enough producer ids were provided for the sections taken.
     #[error("too many sections")]
     TooManySections,
@@ -215,7 +218,9 @@ impl Router {
     /// Answers a viewer's offer (WHEP) on a WebRTC transport without consumers: each section it receives on
     /// is filled by the first of `producers` of its kind not used yet that it can receive, as a consumer
     /// (running, ids taken from `ids`) numbered with the offer's own payload types and extension ids;
-    /// sections left empty are rejected. Nothing is created when nothing can be filled.
+    /// sections left empty are rejected. Nothing is created when nothing can be filled:
+    /// [`SdpError::NothingAccepted`] when the offer receives on no usable section,
+    /// [`NegotiationError::NothingToPlay`] when no producer fits the sections it has.
     pub fn negotiate_play(
         &mut self,
         transport_id: TransportId,
@@ -253,8 +258,11 @@ impl Router {
             });
             chosen.push(pick);
         }
-        if chosen.iter().all(Option::is_none) {
+        if read.sections.iter().all(|s| s.kind.is_none()) {
             return Err(SdpError::NothingAccepted.into());
+        }
+        if chosen.iter().all(Option::is_none) {
+            return Err(NegotiationError::NothingToPlay);
         }
         let mut consumers = Vec::new();
         let mut filled = Vec::with_capacity(chosen.len());
