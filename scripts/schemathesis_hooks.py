@@ -1,4 +1,4 @@
-"""Schemathesis hooks for scripts/test.sh: the WHIP routes take SDP and trickle-ice-sdpfrag bodies, which go
+"""Schemathesis hooks for scripts/test.sh: the WHIP and WHEP routes take SDP and trickle-ice-sdpfrag bodies, which go
 on the wire as text under their own media type."""
 
 import schemathesis

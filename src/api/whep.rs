@@ -122,6 +122,8 @@ impl WhepQuery {
             headers(("Retry-After" = u32, description = "Seconds to wait before offering again"))),
         (status = 415, description = "The body is not application/sdp", body = super::Problem,
             content_type = "application/problem+json"),
+        (status = 422, description = "The offer receives on no usable section", body = super::Problem,
+            content_type = "application/problem+json"),
         (status = 503, description = "Overloaded (see Retry-After)", body = super::Problem,
             content_type = "application/problem+json",
             headers(("Retry-After" = u32, description = "Seconds to wait before offering again")))))]
