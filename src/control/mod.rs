@@ -154,6 +154,8 @@ pub struct HealthInfo {
     pub objects: RouterCounts,
     /// UDP sockets held by the workers for transports (shared WebRTC ports not included).
     pub sockets: usize,
+    /// Open WHIP and WHEP sessions.
+    pub sessions: usize,
     /// Each worker's shared WebRTC port.
     pub webrtc_ports: Vec<WebRtcPortInfo>,
 }
@@ -401,6 +403,7 @@ impl Control {
             rooms,
             objects,
             sockets,
+            sessions: self.whip_sessions().len(),
             webrtc_ports,
         })
     }

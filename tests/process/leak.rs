@@ -1,6 +1,7 @@
 //! 10,000 cycles of broadcaster → plain transport with SCTP → producer → consumer → data producer →
-//! direct transport → data consumer → a message → leave leave no objects, no sockets, no file descriptors
-//! and no memory growth behind.
+//! direct transport → data consumer → a message → a WHIP session and a WHEP session playing it → both
+//! sessions deleted → leave leave no objects, no sessions, no sockets, no ICE registrations, no file
+//! descriptors and no memory growth behind.
 
 use std::time::Instant;
 
@@ -11,7 +12,9 @@ use crate::support::{Client, Server};
 const CYCLES: usize = 10_000;
 const WARM_UP: usize = 100;
 /// HTTP requests per cycle.
-const REQUESTS: usize = 11;
+const REQUESTS: usize = 15;
+
+const WHIP_OFFER: &str = include_str!("../../crates/engine/src/sdp/fixtures/chrome_publish.sdp");
 
 const PRODUCER: &[u8] = br#"{
   "kind": "video",
@@ -111,6 +114,22 @@ fn cycle(client: &mut Client, n: usize, capabilities: &Value) {
             b"hello",
         )
         .expect(204);
+    let whip = client
+        .post_typed("/rooms/leak/whip", "application/sdp", WHIP_OFFER.as_bytes())
+        .expect(201);
+    // The publisher's offer turned around is a viewer's: the same codecs, received instead of sent.
+    let viewer_offer = WHIP_OFFER.replace("a=sendonly", "a=recvonly");
+    let whep = client
+        .post_typed(
+            "/rooms/leak/whep?displayName=viewer",
+            "application/sdp",
+            viewer_offer.as_bytes(),
+        )
+        .expect(201);
+    for session in [&whep, &whip] {
+        let location = session.header("location").expect("Location").to_owned();
+        client.delete(&location).expect(200);
+    }
     client
         .delete(&format!("/rooms/leak/broadcasters/b{n}"))
         .expect(204);
@@ -164,6 +183,11 @@ fn ten_thousand_object_cycles_leak_nothing() {
         assert_eq!(count, 0, "{kind} left behind: {health}");
     }
     assert_eq!(health["sockets"], 0, "{health}");
+    assert_eq!(health["sessions"], 0, "{health}");
+    for port in health["webrtcPorts"].as_array().expect("webrtcPorts") {
+        assert_eq!(port["iceUsernameFragments"], 0, "{health}");
+        assert_eq!(port["tuples"], 0, "{health}");
+    }
     assert_eq!(
         fds_after, fds_after_warm_up,
         "open file descriptors changed after {CYCLES} cycles"
