@@ -29,6 +29,7 @@ const SENDER: &str = "127.0.0.1:6000";
 
 const ABS_SEND_TIME: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 const VIDEO_ORIENTATION: &str = "urn:3gpp:video-orientation";
+const AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 const TOFFSET: &str = "urn:ietf:params:rtp-hdrext:toffset";
 const TRANSPORT_WIDE_CC: &str =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
@@ -102,7 +103,7 @@ fn single_codec(kind: MediaKind, codec: RtpCodecParameters, ssrc: u32) -> Produc
     }
 }
 
-/// Opus at the router's PT 100.
+/// Opus at the router's PT 100, with the audio level at the router's id 10.
 fn opus_producer(ssrc: u32) -> ProducerOptions {
     let codec = RtpCodecParameters {
         mime_type: "audio/opus".to_owned(),
@@ -112,7 +113,9 @@ fn opus_producer(ssrc: u32) -> ProducerOptions {
         parameters: Default::default(),
         rtcp_feedback: vec![],
     };
-    single_codec(MediaKind::Audio, codec, ssrc)
+    let mut options = single_codec(MediaKind::Audio, codec, ssrc);
+    options.rtp_parameters.header_extensions = vec![ext(AUDIO_LEVEL, 10)];
+    options
 }
 
 /// H.264 constrained baseline: the reduced offer (VP8 only) cannot receive it.
@@ -188,21 +191,36 @@ impl Play {
         } else {
             &[0x10, 0x31, 0x42, 0x00, 0xaa, 0xbb]
         };
+        let tcc = [0x00, seq as u8];
+        let extensions: [(u8, &[u8]); 4] = [
+            (4, &[0x12, 0x34, 0x56]),
+            (5, &tcc),
+            (11, &[0x01]),
+            (12, &[0x00, 0x00, 0x2a]),
+        ];
+        self.send(at, ssrc, 101, seq, &extensions, payload);
+    }
+
+    /// One RTP packet from Bob, in the router's numbering.
+    fn send(
+        &mut self,
+        at: Duration,
+        ssrc: u32,
+        payload_type: u8,
+        seq: u16,
+        extensions: &[(u8, &[u8])],
+        payload: &[u8],
+    ) {
         let mut buf = [0u8; 1500];
         let len = write_rtp(
             &mut buf,
             &RtpHeader {
-                payload_type: 101,
+                payload_type,
                 sequence_number: seq,
                 timestamp: u32::from(seq) * 3000,
                 ssrc,
                 extension_form: ExtensionForm::OneByte,
-                extensions: &[
-                    (4, &[0x12, 0x34, 0x56]),
-                    (5, &[0x00, seq as u8]),
-                    (11, &[0x01]),
-                    (12, &[0x00, 0x00, 0x2a]),
-                ],
+                extensions,
                 ..Default::default()
             },
             payload,
@@ -220,7 +238,7 @@ impl Play {
     }
 
     /// What the router sent the viewer since the last call.
-    fn to_viewer(&mut self) -> Vec<Vec<u8>> {
+    fn sent_to_viewer(&mut self) -> Vec<Vec<u8>> {
         let sent = self
             .link
             .out
@@ -456,9 +474,9 @@ fn media_and_rtx_reach_the_viewer_in_its_own_numbering() {
     let media_ssrc = video.rtp_parameters.encodings[0].ssrc.unwrap();
     let rtx_ssrc = video.rtp_parameters.encodings[0].rtx.unwrap().ssrc;
     p.send_vp8(Duration::from_secs(6), 2000, 10, false);
-    assert!(p.to_viewer().is_empty());
+    assert!(p.sent_to_viewer().is_empty());
     p.send_vp8(Duration::from_millis(6033), 2000, 11, true);
-    let mut sent = p.to_viewer();
+    let mut sent = p.sent_to_viewer();
     assert_eq!(sent.len(), 1, "one packet to the viewer");
     let len = inbound.unprotect_rtp(&mut sent[0]).unwrap();
     let packet = RtpPacket::parse(&sent[0][..len]).unwrap();
@@ -491,7 +509,7 @@ fn media_and_rtx_reach_the_viewer_in_its_own_numbering() {
     let len = outbound.protect_rtcp(&mut nack, len).unwrap();
     p.link
         .datagram(Duration::from_millis(6100), peer(), &mut nack[..len]);
-    let mut sent = p.to_viewer();
+    let mut sent = p.sent_to_viewer();
     assert_eq!(sent.len(), 1, "one retransmission");
     let len = inbound.unprotect_rtp(&mut sent[0]).unwrap();
     let rtx = RtpPacket::parse(&sent[0][..len]).unwrap();
@@ -502,4 +520,23 @@ fn media_and_rtx_reach_the_viewer_in_its_own_numbering() {
     let mut rtx_ids: Vec<u8> = rtx.extensions().map(|(id, _)| id).collect();
     rtx_ids.sort_unstable();
     assert_eq!(rtx_ids, [2, 13, 14]);
+
+    // Opus goes out as Chrome's 111 with the audio level under Chrome's id 1 (the router's 10).
+    let audio = p.link.router.consumer(c[0]).unwrap();
+    p.send(
+        Duration::from_millis(6200),
+        3000,
+        100,
+        500,
+        &[(10, &[0x85])],
+        &[0xfc, 0xff, 0xfe],
+    );
+    let mut sent = p.sent_to_viewer();
+    assert_eq!(sent.len(), 1, "one audio packet");
+    let len = inbound.unprotect_rtp(&mut sent[0]).unwrap();
+    let packet = RtpPacket::parse(&sent[0][..len]).unwrap();
+    assert_eq!(Some(packet.ssrc()), audio.rtp_parameters.encodings[0].ssrc);
+    assert_eq!(packet.payload_type(), 111);
+    let extensions: Vec<(u8, &[u8])> = packet.extensions().collect();
+    assert_eq!(extensions, [(1, &[0x85][..])]);
 }
