@@ -974,4 +974,366 @@ mod tests {
         assert_eq!(p.codecs[0].rtcp_feedback, fb(&[("nack", "")]));
         assert_eq!(p.encodings[0].rtx, Some(RtpEncodingRtx { ssrc: 20 }));
     }
+
+    // ------------------------------------------------------------ an endpoint's own numbering
+
+    /// What Chrome receives, in its own numbering (payload types and extension ids of its offers).
+    fn chrome_receive_caps() -> RtpCapabilities {
+        let video_fb = json!([{"type":"goog-remb"},{"type":"transport-cc"},{"type":"ccm","parameter":"fir"},
+                              {"type":"nack"},{"type":"nack","parameter":"pli"}]);
+        let video = |pt: u8, mime: &str, params: serde_json::Value| {
+            json!({"kind":"video","mimeType":mime,"preferredPayloadType":pt,"clockRate":90000,
+                   "parameters":params,"rtcpFeedback":video_fb})
+        };
+        let rtx = |pt: u8, apt: u8| {
+            json!({"kind":"video","mimeType":"video/rtx","preferredPayloadType":pt,"clockRate":90000,
+                   "parameters":{"apt":apt}})
+        };
+        let h264 = |pt: u8, mode: u8, profile: &str| {
+            video(
+                pt,
+                "video/H264",
+                json!({"level-asymmetry-allowed":1,"packetization-mode":mode,"profile-level-id":profile}),
+            )
+        };
+        let audio_ext = |uri: &str, id: u8| json!({"kind":"audio","uri":uri,"preferredId":id});
+        let video_ext = |uri: &str, id: u8| json!({"kind":"video","uri":uri,"preferredId":id});
+        caps(json!({
+            "codecs":[
+                {"kind":"audio","mimeType":"audio/opus","preferredPayloadType":111,"clockRate":48000,"channels":2,
+                 "parameters":{"minptime":10,"useinbandfec":1},"rtcpFeedback":[{"type":"transport-cc"}]},
+                {"kind":"audio","mimeType":"audio/G722","preferredPayloadType":9,"clockRate":8000},
+                {"kind":"audio","mimeType":"audio/PCMU","preferredPayloadType":0,"clockRate":8000},
+                {"kind":"audio","mimeType":"audio/PCMA","preferredPayloadType":8,"clockRate":8000},
+                {"kind":"audio","mimeType":"audio/telephone-event","preferredPayloadType":126,"clockRate":8000},
+                video(96, "video/VP8", json!({})), rtx(97, 96),
+                video(98, "video/VP9", json!({"profile-id":0})), rtx(99, 98),
+                video(100, "video/VP9", json!({"profile-id":2})), rtx(101, 100),
+                h264(102, 1, "42001f"), rtx(103, 102),
+                h264(104, 0, "42001f"), rtx(105, 104),
+                h264(106, 1, "42e01f"), rtx(107, 106),
+                h264(108, 0, "42e01f"), rtx(109, 108),
+                h264(127, 1, "4d001f"), rtx(125, 127),
+                h264(39, 0, "4d001f"), rtx(40, 39),
+                h264(112, 1, "64001f"), rtx(113, 112)
+            ],
+            "headerExtensions":[
+                audio_ext(uri::AUDIO_LEVEL, 1),
+                audio_ext(uri::ABS_SEND_TIME, 2),
+                audio_ext(uri::TRANSPORT_WIDE_CC, 3),
+                audio_ext(uri::MID, 4),
+                video_ext(uri::TOFFSET, 14),
+                video_ext(uri::ABS_SEND_TIME, 2),
+                video_ext(uri::VIDEO_ORIENTATION, 13),
+                video_ext(uri::TRANSPORT_WIDE_CC, 3),
+                video_ext(uri::PLAYOUT_DELAY, 5),
+                video_ext("http://www.webrtc.org/experiments/rtp-hdrext/video-content-type", 6),
+                video_ext(uri::MID, 4),
+                video_ext(uri::RTP_STREAM_ID, 10),
+                video_ext(uri::REPAIRED_RTP_STREAM_ID, 11)
+            ]
+        }))
+    }
+
+    /// Chrome's capabilities of one kind (what one section of its offer states).
+    fn chrome_section_caps(kind: MediaKind) -> RtpCapabilities {
+        let mut c = chrome_receive_caps();
+        c.codecs.retain(|c| c.kind == Some(kind));
+        c.header_extensions.retain(|e| e.kind == kind);
+        c
+    }
+
+    /// A single-stream producer of one codec (and its RTX when `rtx_pt` is given).
+    fn single(
+        mime: &str,
+        pt: u8,
+        rtx_pt: Option<u8>,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
+        let audio = mime.starts_with("audio/");
+        let mut codecs = vec![json!({"mimeType":mime,"payloadType":pt,
+            "clockRate":if audio { 48000 } else { 90000 },"parameters":params,
+            "rtcpFeedback":[{"type":"nack"},{"type":"nack","parameter":"pli"},{"type":"transport-cc"}]})];
+        if audio {
+            codecs[0]["channels"] = json!(2);
+        }
+        let mut encoding = json!({"ssrc":1111});
+        if let Some(rtx) = rtx_pt {
+            codecs.push(json!({"mimeType":"video/rtx","payloadType":rtx,"clockRate":90000,"parameters":{"apt":pt}}));
+            encoding["rtx"] = json!({"ssrc":1112});
+        }
+        json!({"codecs":codecs,"encodings":[encoding],"rtcp":{"cname":"c"}})
+    }
+
+    fn pts_and_apts(params: &RtpParameters) -> Vec<(u8, Option<i64>)> {
+        params
+            .codecs
+            .iter()
+            .map(|c| (c.payload_type, apt(c)))
+            .collect()
+    }
+
+    fn ext_ids(params: &RtpParameters) -> Vec<(&str, u8)> {
+        params
+            .header_extensions
+            .iter()
+            .map(|e| (e.uri.as_str(), e.id))
+            .collect()
+    }
+
+    #[test]
+    fn chrome_vp8_numbering_maps_the_router_to_chromes_own() {
+        let router = demo_router();
+        // The router numbers VP8 101, its RTX 102; Chrome 96 and 97.
+        let (_, consumable) = consumable_of(
+            MediaKind::Video,
+            single("video/VP8", 96, Some(97), json!({})),
+            &router,
+        );
+        assert_eq!(pts_and_apts(&consumable), [(101, None), (102, Some(101))]);
+        let chrome = chrome_section_caps(MediaKind::Video);
+        // Matched as is, Chrome's extension ids name other extensions than the router's: none survives.
+        let as_is = consumer(&consumable, &chrome, true, 5000).unwrap();
+        assert!(as_is.header_extensions.is_empty(), "{as_is:?}");
+        let (renumbered, numbering) =
+            crate::ortc::renumber_endpoint_capabilities(&consumable, &chrome).unwrap();
+        assert_eq!(numbering.payload_types, [(101, 96), (102, 97)]);
+        // Extensions by URI, in Chrome's order; those the consumable lacks (content type, rid, rrid) are out,
+        // and the router's abs-capture-time (13) has no Chrome number.
+        assert_eq!(
+            numbering.header_extension_ids,
+            [(12, 14), (4, 2), (11, 13), (5, 3), (14, 5), (1, 4)]
+        );
+        assert_eq!(numbering.payload_type(101), Some(96));
+        assert_eq!(numbering.payload_type(96), None, "router numbers only");
+        assert_eq!(numbering.header_extension_id(13), None);
+        // The renumbered capabilities name the router's numbers and keep Chrome's codec facts.
+        let renumbered_pts: Vec<_> = renumbered
+            .codecs
+            .iter()
+            .map(|c| {
+                (
+                    c.mime_type.as_str(),
+                    c.preferred_payload_type,
+                    c.parameters.get("apt").and_then(ParameterValue::as_i64),
+                )
+            })
+            .collect();
+        assert_eq!(
+            renumbered_pts,
+            [
+                ("video/VP8", Some(101), None),
+                ("video/rtx", Some(102), Some(101))
+            ]
+        );
+        assert_eq!(renumbered.codecs[0].rtcp_feedback.len(), 5);
+        let renumbered_ids: Vec<_> = renumbered
+            .header_extensions
+            .iter()
+            .map(|e| (e.uri.as_str(), e.preferred_id))
+            .collect();
+        assert_eq!(
+            renumbered_ids,
+            [
+                (uri::TOFFSET, 12),
+                (uri::ABS_SEND_TIME, 4),
+                (uri::VIDEO_ORIENTATION, 11),
+                (uri::TRANSPORT_WIDE_CC, 5),
+                (uri::PLAYOUT_DELAY, 14),
+                (uri::MID, 1),
+            ]
+        );
+        assert!(can_consume(&consumable, &renumbered));
+
+        // The consumer is made in the router's numbering, then written in Chrome's.
+        let routed = consumer(&consumable, &renumbered, true, 5000).unwrap();
+        assert_eq!(pts_and_apts(&routed), [(101, None), (102, Some(101))]);
+        let played = numbering.apply(&routed);
+        assert_eq!(pts_and_apts(&played), [(96, None), (97, Some(96))]);
+        assert_eq!(
+            ext_ids(&played),
+            [
+                (uri::MID, 4),
+                (uri::ABS_SEND_TIME, 2),
+                (uri::TRANSPORT_WIDE_CC, 3),
+                (uri::VIDEO_ORIENTATION, 13),
+                (uri::TOFFSET, 14),
+                (uri::PLAYOUT_DELAY, 5),
+            ]
+        );
+        // Only numbers change: feedback, encodings and RTCP are the routed consumer's.
+        assert_eq!(
+            played.codecs[0].rtcp_feedback,
+            routed.codecs[0].rtcp_feedback
+        );
+        assert_eq!(played.encodings, routed.encodings);
+        assert_eq!(played.rtcp, routed.rtcp);
+    }
+
+    #[test]
+    fn chrome_h264_numbering_follows_profile_and_packetization_mode() {
+        let router = demo_router();
+        // Constrained baseline, mode 1: the router's second H.264 (107, RTX 108).
+        let (_, consumable) = consumable_of(
+            MediaKind::Video,
+            single(
+                "video/H264",
+                102,
+                Some(103),
+                json!({"packetization-mode":1,"profile-level-id":"42e01f","level-asymmetry-allowed":1}),
+            ),
+            &router,
+        );
+        assert_eq!(pts_and_apts(&consumable), [(107, None), (108, Some(107))]);
+        let (renumbered, numbering) = crate::ortc::renumber_endpoint_capabilities(
+            &consumable,
+            &chrome_section_caps(MediaKind::Video),
+        )
+        .unwrap();
+        // Chrome's 102 (baseline 42001f) and 108 (mode 0) do not match strictly; 106 does, with its RTX 107.
+        assert_eq!(numbering.payload_types, [(107, 106), (108, 107)]);
+        let routed = consumer(&consumable, &renumbered, true, 7000).unwrap();
+        let played = numbering.apply(&routed);
+        // The router's RTX 108 becomes Chrome's 107, and its apt (router 107) becomes Chrome's 106: each
+        // number is mapped once, never twice.
+        assert_eq!(pts_and_apts(&played), [(106, None), (107, Some(106))]);
+        assert_eq!(
+            played.codecs[0].parameters["profile-level-id"],
+            ParameterValue::from("42e01f")
+        );
+
+        // Main profile: Chrome only has 4d001f, mode 1 at 127 with RTX 125 — a lower payload type for RTX.
+        let (_, consumable) = consumable_of(
+            MediaKind::Video,
+            single(
+                "video/H264",
+                127,
+                Some(125),
+                json!({"packetization-mode":1,"profile-level-id":"4d0032","level-asymmetry-allowed":1}),
+            ),
+            &router,
+        );
+        assert_eq!(pts_and_apts(&consumable), [(105, None), (106, Some(105))]);
+        let (renumbered, numbering) = crate::ortc::renumber_endpoint_capabilities(
+            &consumable,
+            &chrome_section_caps(MediaKind::Video),
+        )
+        .unwrap();
+        assert_eq!(numbering.payload_types, [(105, 127), (106, 125)]);
+        let played = numbering.apply(&consumer(&consumable, &renumbered, true, 1).unwrap());
+        assert_eq!(pts_and_apts(&played), [(127, None), (125, Some(127))]);
+    }
+
+    #[test]
+    fn chrome_opus_numbering_and_audio_extensions() {
+        let router = demo_router();
+        let (_, consumable) = consumable_of(
+            MediaKind::Audio,
+            single("audio/opus", 111, None, json!({"useinbandfec":1})),
+            &router,
+        );
+        assert_eq!(pts_and_apts(&consumable), [(100, None)]);
+        let (renumbered, numbering) = crate::ortc::renumber_endpoint_capabilities(
+            &consumable,
+            &chrome_section_caps(MediaKind::Audio),
+        )
+        .unwrap();
+        assert_eq!(numbering.payload_types, [(100, 111)]);
+        let routed = consumer(&consumable, &renumbered, true, 9).unwrap();
+        let played = numbering.apply(&routed);
+        assert_eq!(pts_and_apts(&played), [(111, None)]);
+        // Audio level: router 10, Chrome 1; mid: router 1, Chrome 4 — swapped numbers stay distinct.
+        let ids: std::collections::HashMap<_, _> = ext_ids(&played).into_iter().collect();
+        assert_eq!(ids.get(uri::AUDIO_LEVEL), Some(&1));
+        assert_eq!(ids.get(uri::MID), Some(&4));
+        assert_eq!(ids.get(uri::ABS_SEND_TIME), Some(&2));
+        assert!(
+            ext_ids(&played)
+                .iter()
+                .all(|&(_, id)| [1, 2, 3, 4].contains(&id)),
+            "{played:?}"
+        );
+        // Chrome's video capabilities give an audio consumable nothing to consume.
+        let (video_only, numbering) = crate::ortc::renumber_endpoint_capabilities(
+            &consumable,
+            &chrome_section_caps(MediaKind::Video),
+        )
+        .unwrap();
+        assert!(numbering.payload_types.is_empty());
+        assert!(!can_consume(&consumable, &video_only));
+    }
+
+    #[test]
+    fn apply_leaves_out_what_the_endpoint_has_no_number_for() {
+        let router = demo_router();
+        let (_, consumable) = consumable_of(
+            MediaKind::Video,
+            single("video/VP8", 96, Some(97), json!({})),
+            &router,
+        );
+        // Chrome without RTX for VP8, without abs-send-time: its RTX 97 now points at nothing it receives.
+        let mut chrome = chrome_section_caps(MediaKind::Video);
+        chrome
+            .codecs
+            .retain(|c| c.preferred_payload_type != Some(97));
+        chrome
+            .header_extensions
+            .retain(|e| e.uri != uri::ABS_SEND_TIME);
+        let (renumbered, numbering) =
+            crate::ortc::renumber_endpoint_capabilities(&consumable, &chrome).unwrap();
+        assert_eq!(numbering.payload_types, [(101, 96)]);
+        assert_eq!(numbering.header_extension_id(4), None);
+        // Applied to the whole consumable: the RTX codec, abs-send-time, frame marking and abs-capture-time
+        // have no number of Chrome's and are left out.
+        let played = numbering.apply(&consumable);
+        assert_eq!(pts_and_apts(&played), [(96, None)]);
+        let uris: Vec<_> = ext_ids(&played).into_iter().map(|(u, _)| u).collect();
+        assert_eq!(
+            uris,
+            [
+                uri::MID,
+                uri::TRANSPORT_WIDE_CC,
+                uri::VIDEO_ORIENTATION,
+                uri::TOFFSET,
+                uri::PLAYOUT_DELAY
+            ]
+        );
+        let routed = consumer(&consumable, &renumbered, true, 1).unwrap();
+        assert_eq!(routed.encodings[0].rtx, None, "no RTX negotiated");
+        assert_eq!(pts_and_apts(&numbering.apply(&routed)), [(96, None)]);
+        // An empty numbering leaves nothing.
+        let nothing = EndpointNumbering::default().apply(&routed);
+        assert!(nothing.codecs.is_empty() && nothing.header_extensions.is_empty());
+    }
+
+    #[test]
+    fn renumbering_skips_what_it_cannot_place_and_refuses_invalid_capabilities() {
+        let router = demo_router();
+        let (_, consumable) = consumable_of(
+            MediaKind::Video,
+            single("video/VP8", 96, Some(97), json!({})),
+            &router,
+        );
+        // Two VP8 entries: the first wins; an RTX of the second is not the consumable's RTX twice.
+        // A codec without a payload type is skipped.
+        let endpoint = caps(json!({"codecs":[
+            {"kind":"video","mimeType":"video/VP8","clockRate":90000},
+            {"kind":"video","mimeType":"video/VP8","preferredPayloadType":120,"clockRate":90000},
+            {"kind":"video","mimeType":"video/VP8","preferredPayloadType":121,"clockRate":90000},
+            {"kind":"video","mimeType":"video/rtx","preferredPayloadType":122,"clockRate":90000,"parameters":{"apt":121}},
+            {"kind":"video","mimeType":"video/rtx","preferredPayloadType":123,"clockRate":90000,"parameters":{"apt":120}},
+            {"kind":"video","mimeType":"video/rtx","preferredPayloadType":124,"clockRate":90000,"parameters":{"apt":120}}
+        ]}));
+        let (renumbered, numbering) =
+            crate::ortc::renumber_endpoint_capabilities(&consumable, &endpoint).unwrap();
+        assert_eq!(numbering.payload_types, [(101, 120), (102, 123)]);
+        assert_eq!(renumbered.codecs.len(), 2);
+        // Invalid capabilities are refused, not guessed at.
+        let mut bad = chrome_section_caps(MediaKind::Video);
+        bad.codecs[0].mime_type = "chicken".into();
+        assert!(matches!(
+            crate::ortc::renumber_endpoint_capabilities(&consumable, &bad),
+            Err(OrtcError::Invalid { .. })
+        ));
+    }
 }

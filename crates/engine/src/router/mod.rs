@@ -34,6 +34,8 @@ mod feedback_tests;
 #[cfg(test)]
 mod media_tests;
 #[cfg(test)]
+mod play_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod webrtc_tests;

@@ -264,6 +264,13 @@ impl Router {
         if chosen.iter().all(Option::is_none) {
             return Err(NegotiationError::NothingToPlay);
         }
+        // Every id before the first consumer: running out half-way would leave consumers behind.
+        let wanted = chosen.iter().flatten().count();
+        let mut ids: Vec<ConsumerId> = ids.take(wanted).collect();
+        if ids.len() < wanted {
+            return Err(NegotiationError::TooManySections);
+        }
+        ids.reverse();
         let mut consumers = Vec::new();
         let mut filled = Vec::with_capacity(chosen.len());
         for (section, pick) in read.sections.iter().zip(chosen) {
@@ -271,7 +278,9 @@ impl Router {
                 filled.push(None);
                 continue;
             };
-            let id = ids.next().ok_or(NegotiationError::TooManySections)?;
+            let Some(id) = ids.pop() else {
+                return Err(NegotiationError::TooManySections);
+            };
             let options = super::ConsumerOptions {
                 producer_id,
                 rtp_capabilities: Some(caps),

@@ -12,11 +12,11 @@ use crate::transport_parameters::{
     DtlsParameters, DtlsRole, IceCandidate, IceCandidateType, IceParameters, IceState, Protocol,
 };
 
-const SOCKET: SocketRef = SocketRef(7);
-const LOCAL_UFRAG: &str = "localufrag";
-const LOCAL_PWD: &str = "localpassword0123456789ab";
+pub(super) const SOCKET: SocketRef = SocketRef(7);
+pub(super) const LOCAL_UFRAG: &str = "localufrag";
+pub(super) const LOCAL_PWD: &str = "localpassword0123456789ab";
 
-fn peer() -> SocketAddr {
+pub(super) fn peer() -> SocketAddr {
     "127.0.0.1:50000".parse().unwrap()
 }
 
@@ -48,15 +48,15 @@ fn setup(consent_timeout: u8) -> TransportSetup {
     })
 }
 
-struct Link {
-    router: Router,
-    transport: TransportId,
-    out: Outbox,
-    t0: Instant,
+pub(super) struct Link {
+    pub(super) router: Router,
+    pub(super) transport: TransportId,
+    pub(super) out: Outbox,
+    pub(super) t0: Instant,
 }
 
 impl Link {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut router = router();
         let alice = join(&mut router, "alice", true);
         let transport = TransportId::new_random();
@@ -72,7 +72,14 @@ impl Link {
         }
     }
 
-    fn check(&mut self, at: Duration, from: SocketAddr, ufrag: &str, pwd: &str, nominate: bool) {
+    pub(super) fn check(
+        &mut self,
+        at: Duration,
+        from: SocketAddr,
+        ufrag: &str,
+        pwd: &str,
+        nominate: bool,
+    ) {
         let mut buf = [0u8; 200];
         let key = stun::integrity_key(pwd);
         let len = stun::write_binding_request(
@@ -86,7 +93,7 @@ impl Link {
         self.datagram(at, from, &mut buf[..len]);
     }
 
-    fn datagram(&mut self, at: Duration, from: SocketAddr, data: &mut [u8]) {
+    pub(super) fn datagram(&mut self, at: Duration, from: SocketAddr, data: &mut [u8]) {
         self.router.handle_datagram(
             self.t0 + at,
             self.transport,
@@ -97,7 +104,7 @@ impl Link {
         );
     }
 
-    fn responses(&mut self) -> Vec<(SocketAddr, u16)> {
+    pub(super) fn responses(&mut self) -> Vec<(SocketAddr, u16)> {
         let sent = self
             .out
             .transmits()
@@ -319,7 +326,7 @@ fn ice_restart_accepts_the_new_credentials_and_keeps_the_tuple() {
 use crate::dtls::{DtlsCertificate, DtlsConfig, DtlsEvent, DtlsTransport};
 use crate::transport_parameters::{DtlsFingerprint, DtlsState, FingerprintAlgorithm};
 
-fn peer_certificate() -> std::sync::Arc<DtlsCertificate> {
+pub(super) fn peer_certificate() -> std::sync::Arc<DtlsCertificate> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let cert = rcgen::CertificateParams::new(vec!["browser".to_owned()])
         .unwrap()
@@ -364,7 +371,11 @@ impl Link {
 
     /// Runs a handshake between the router and `client` over the validated tuple for up to `limit` of
     /// virtual time; returns the client's events.
-    fn handshake(&mut self, client: &mut DtlsTransport, limit: Duration) -> Vec<DtlsEvent> {
+    pub(super) fn handshake(
+        &mut self,
+        client: &mut DtlsTransport,
+        limit: Duration,
+    ) -> Vec<DtlsEvent> {
         let mut events = Vec::new();
         let mut at = Duration::from_millis(100);
         while at < limit {

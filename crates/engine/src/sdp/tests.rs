@@ -19,9 +19,18 @@ const CHROME_RID: &str = include_str!("fixtures/chrome_simulcast_rid.sdp");
 const CHROME_SIM: &str = include_str!("fixtures/chrome_simulcast_sim.sdp");
 const CHROME_ANSWER: &str = include_str!("fixtures/chrome_subscribe_answer.sdp");
 const FIREFOX: &str = include_str!("fixtures/firefox_publish.sdp");
-const ALL: [&str; 5] = [CHROME, CHROME_RID, CHROME_SIM, CHROME_ANSWER, FIREFOX];
+const CHROME_PLAY: &str = include_str!("fixtures/chrome_play_offer.sdp");
+const ALL: [&str; 6] = [
+    CHROME,
+    CHROME_RID,
+    CHROME_SIM,
+    CHROME_ANSWER,
+    FIREFOX,
+    CHROME_PLAY,
+];
 
 const CHROME_FP: &str = "93:90:EF:32:AD:DF:32:BF:DE:A7:86:BC:1E:20:67:95:92:49:80:68:BC:BF:CD:35:7E:A1:0A:B6:4E:A3:5E:47";
+const CHROME_PLAY_FP: &str = "2F:8A:5C:91:E4:07:3B:D6:1A:C2:58:7E:F0:93:4D:B1:6C:25:8E:A7:D3:40:19:BE:72:C5:0F:E8:96:3A:4B:D1";
 const FIREFOX_FP: &str = "16:E5:F6:0F:20:7A:1A:00:73:45:1C:35:A9:D3:15:D1:7F:DC:17:D7:FA:B6:64:49:B0:0C:DF:AA:DC:8B:24:9E";
 const LOCAL_FP: &str = "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99";
 
@@ -292,6 +301,10 @@ fn noise_never_panics() {
             assert_eq!(again.media.len(), d.media.len());
             let _ = answer_publish(&d, &router(), &local(true));
             let _ = accept_answer(&d, &["0".to_owned(), "1".to_owned()]);
+            if let Ok(read) = read_play_offer(&d) {
+                assert_eq!(read.sections.len(), d.media.len());
+                let _ = answer_play(&d, &read, &[], &local(false));
+            }
             for m in &d.media {
                 let _ = rtp_capabilities_of(m);
             }
@@ -995,4 +1008,333 @@ fn a_consumer_with_a_hand_built_vp8_renders_exactly() {
          a=end-of-candidates\r\n"
     );
     assert_eq!(text, expected);
+}
+
+// ---------------------------------------------------------------- play
+
+/// What a play offer's section reads as: (mid, kind when it can be filled).
+fn play_kinds(offer: &str) -> Vec<(String, Option<MediaKind>)> {
+    read_play_offer(&sdp(offer))
+        .unwrap()
+        .sections
+        .into_iter()
+        .map(|s| (s.mid, s.kind))
+        .collect()
+}
+
+fn mid_kinds(list: &[(&str, Option<MediaKind>)]) -> Vec<(String, Option<MediaKind>)> {
+    list.iter().map(|(m, k)| ((*m).to_owned(), *k)).collect()
+}
+
+/// The consumer a router makes for a play section from one of Chrome's published tracks: its capabilities
+/// renumbered into the router's, the consumer's parameters, written back in the viewer's numbering.
+fn played(section: &PlaySection, track: &PublishedTrack, ssrc: u32) -> ConsumerSection {
+    let consumable = produce(track, &router());
+    let (caps, numbering) =
+        ortc::renumber_endpoint_capabilities(&consumable, &section.capabilities).unwrap();
+    let routed = ortc::get_consumer_rtp_parameters(&consumable, &caps, true, ssrc).unwrap();
+    let mut rtp_parameters = numbering.apply(&routed);
+    rtp_parameters.mid = Some(section.mid.clone());
+    ConsumerSection {
+        mid: section.mid.clone(),
+        kind: track.kind,
+        rtp_parameters,
+        stream_id: "peer-alice".to_owned(),
+        track_id: format!("track-{}", section.mid),
+        active: true,
+    }
+}
+
+/// Chrome's published audio and video (router numbering once produced) filling Chrome's play offer.
+fn play_answer(offer: &str, fill: [bool; 2]) -> Result<String, SdpError> {
+    let published = answer_publish(&sdp(CHROME), &router(), &local(false)).unwrap();
+    let offer = sdp(offer);
+    let read = read_play_offer(&offer).unwrap();
+    let filled: Vec<Option<ConsumerSection>> = read
+        .sections
+        .iter()
+        .zip(&published.tracks)
+        .zip(fill)
+        .zip([3000, 4000])
+        .map(|(((section, track), fill), ssrc)| fill.then(|| played(section, track, ssrc)))
+        .collect();
+    answer_play(&offer, &read, &filled, &local(false))
+}
+
+fn extmap_ids(m: &MediaSection) -> Vec<(u8, &str)> {
+    m.extmaps.iter().map(|e| (e.id, e.uri.as_str())).collect()
+}
+
+#[test]
+fn chrome_play_offer_reads_two_receiving_sections_in_its_own_numbering() {
+    let d = sdp(CHROME_PLAY);
+    assert!(
+        d.other_attributes
+            .iter()
+            .any(|a| a.name == "extmap-allow-mixed")
+    );
+    assert_eq!(d.bundle_mids(), ["0", "1"]);
+    let read = read_play_offer(&d).unwrap();
+    assert_eq!(
+        read.remote_dtls.role,
+        DtlsRole::Client,
+        "actpass: we answer passive"
+    );
+    assert_eq!(read.remote_dtls.fingerprints[0].value, CHROME_PLAY_FP);
+    assert_eq!(
+        play_kinds(CHROME_PLAY),
+        mid_kinds(&[("0", Some(MediaKind::Audio)), ("1", Some(MediaKind::Video))])
+    );
+    let audio = &read.sections[0].capabilities;
+    assert_eq!(audio.codecs[0].mime_type, "audio/opus");
+    assert_eq!(audio.codecs[0].preferred_payload_type, Some(111));
+    let audio_ids: Vec<_> = audio
+        .header_extensions
+        .iter()
+        .map(|e| e.preferred_id)
+        .collect();
+    assert_eq!(audio_ids, [1, 2, 3, 4]);
+    let video = &read.sections[1].capabilities;
+    assert_eq!(video.codecs.len(), 25);
+    assert_eq!(video.codecs[0].preferred_payload_type, Some(96));
+    assert_eq!(video.codecs[1].parameters["apt"], 96.into());
+    assert_eq!(video.header_extensions.len(), 11);
+    assert!(
+        video
+            .header_extensions
+            .iter()
+            .any(|e| e.preferred_id == 4 && e.uri.ends_with("sdes:mid"))
+    );
+}
+
+#[test]
+fn play_sections_a_viewer_does_not_receive_on_cannot_be_filled() {
+    use MediaKind::{Audio, Video};
+    let video_section_start = CHROME_PLAY.find("m=video").unwrap();
+    let (audio_part, video_part) = CHROME_PLAY.split_at(video_section_start);
+    let with_video = |f: &dyn Fn(&str) -> String| format!("{audio_part}{}", f(video_part));
+    // sendonly (the viewer sends only) and inactive sections: nothing to receive.
+    let sendonly = with_video(&|v| v.replace("a=recvonly", "a=sendonly"));
+    assert_eq!(
+        play_kinds(&sendonly),
+        mid_kinds(&[("0", Some(Audio)), ("1", None)])
+    );
+    let inactive = with_video(&|v| v.replace("a=recvonly", "a=inactive"));
+    assert_eq!(
+        play_kinds(&inactive),
+        mid_kinds(&[("0", Some(Audio)), ("1", None)])
+    );
+    // sendrecv receives too.
+    let sendrecv = with_video(&|v| v.replace("a=recvonly", "a=sendrecv"));
+    assert_eq!(
+        play_kinds(&sendrecv),
+        mid_kinds(&[("0", Some(Audio)), ("1", Some(Video))])
+    );
+    // Rejected (port 0), without rtcp-mux, plain RTP/AVP: not usable.
+    let rejected = with_video(&|v| v.replacen("m=video 9 ", "m=video 0 ", 1));
+    assert_eq!(play_kinds(&rejected)[1].1, None);
+    let no_mux = with_video(&|v| v.replace("a=rtcp-mux\n", ""));
+    assert_eq!(play_kinds(&no_mux)[1].1, None);
+    let avp = with_video(&|v| v.replacen("UDP/TLS/RTP/SAVPF", "RTP/AVP", 1));
+    assert_eq!(play_kinds(&avp)[1].1, None);
+    // Out of the BUNDLE group.
+    let unbundled = CHROME_PLAY.replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0");
+    assert_eq!(
+        play_kinds(&unbundled),
+        mid_kinds(&[("0", Some(Audio)), ("1", None)])
+    );
+    // Without a group, only the first usable section is (one transport).
+    let no_group = CHROME_PLAY.replace("a=group:BUNDLE 0 1\n", "");
+    assert_eq!(
+        play_kinds(&no_group),
+        mid_kinds(&[("0", Some(Audio)), ("1", None)])
+    );
+    let no_group_sendonly_audio = no_group.replacen("a=recvonly", "a=sendonly", 1);
+    assert_eq!(
+        play_kinds(&no_group_sendonly_audio),
+        mid_kinds(&[("0", None), ("1", Some(Video))])
+    );
+    // A data channel section is never filled.
+    let app = format!(
+        "{}m=application 9 UDP/DTLS/SCTP webrtc-datachannel\nc=IN IP4 0.0.0.0\na=mid:2\n\
+         a=sctp-port:5000\n",
+        CHROME_PLAY.replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2")
+    );
+    let read = read_play_offer(&sdp(&app)).unwrap();
+    assert_eq!(read.sections[2].kind, None);
+    assert_eq!(read.sections[2].capabilities, RtpCapabilities::default());
+    // Unusable sections carry no capabilities.
+    let read = read_play_offer(&sdp(&sendonly)).unwrap();
+    assert_eq!(read.sections[1].capabilities, RtpCapabilities::default());
+}
+
+#[test]
+fn play_offer_errors_name_the_problem() {
+    let no_fp: String = CHROME_PLAY
+        .lines()
+        .filter(|l| !l.starts_with("a=fingerprint"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        read_play_offer(&sdp(&no_fp)).unwrap_err(),
+        SdpError::NoFingerprint
+    );
+    let dup = CHROME_PLAY.replace("a=mid:1", "a=mid:0");
+    assert_eq!(
+        read_play_offer(&sdp(&dup)).unwrap_err(),
+        SdpError::BadMid {
+            index: 1,
+            problem: "duplicate a=mid"
+        }
+    );
+    let holdconn = CHROME_PLAY.replace("a=setup:actpass", "a=setup:holdconn");
+    assert_eq!(
+        read_play_offer(&sdp(&holdconn)).unwrap_err(),
+        SdpError::BadSetup("holdconn", "offer")
+    );
+}
+
+#[test]
+fn play_answer_sends_in_the_viewers_payload_types_and_extension_ids() {
+    let text = play_answer(CHROME_PLAY, [true, true]).unwrap();
+    let d = sdp(&text);
+    assert!(d.ice_lite);
+    assert_eq!(d.setup, Some(Setup::Passive));
+    assert!(!text.contains("a=setup:actpass"), "{text}");
+    assert_eq!(d.fingerprints, local(false).dtls_fingerprints);
+    assert_eq!(d.bundle_mids(), ["0", "1"]);
+    assert_eq!(d.origin.session_id, 7_263_948_112_030_455_001);
+
+    let audio = section(&d, "0");
+    assert_eq!(audio.direction, Some(Direction::Sendonly));
+    assert_eq!(audio.setup, Some(Setup::Passive));
+    assert_eq!(audio.port, 40000);
+    assert_eq!(pts(audio), [111], "Chrome's opus, not the router's 100");
+    assert_eq!(audio.rtpmap(111).unwrap().channels, Some(2));
+    assert_eq!(
+        audio.ssrc_attribute(3000, "msid"),
+        Some("peer-alice track-0")
+    );
+    // Every answered extension id is the offer's for the same URI.
+    let offer = sdp(CHROME_PLAY);
+    for (answer_mid, m) in [("0", audio), ("1", section(&d, "1"))] {
+        let offered = extmap_ids(section(&offer, answer_mid));
+        assert!(!m.extmaps.is_empty());
+        for ext in extmap_ids(m) {
+            assert!(
+                offered.contains(&ext),
+                "{ext:?} not offered in {answer_mid}"
+            );
+        }
+    }
+    assert!(extmap_ids(audio).contains(&(1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level")));
+
+    let video = section(&d, "1");
+    assert_eq!(video.direction, Some(Direction::Sendonly));
+    assert_eq!(
+        pts(video),
+        [96, 97],
+        "Chrome's VP8 and its RTX, not 101/102"
+    );
+    assert_eq!(video.fmtp(97)["apt"], 96.into());
+    assert_eq!(video.ssrc_groups[0].semantics, "FID");
+    assert_eq!(video.ssrc_groups[0].ssrcs, [4000, 4001]);
+    assert_eq!(
+        extmap_ids(video),
+        [
+            (4, "urn:ietf:params:rtp-hdrext:sdes:mid"),
+            (
+                2,
+                "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+            ),
+            (
+                3,
+                "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+            ),
+            (13, "urn:3gpp:video-orientation"),
+            (14, "urn:ietf:params:rtp-hdrext:toffset"),
+            (
+                5,
+                "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+            ),
+        ]
+    );
+    // The viewer reads back what it offered for these codecs.
+    let caps = rtp_capabilities_of(video);
+    assert_eq!(caps.codecs[0].mime_type, "video/VP8");
+    assert_eq!(caps.codecs[0].preferred_payload_type, Some(96));
+
+    // Read as an answer to the offer, it is a passive (DTLS server) answer with nothing rejected.
+    let accepted = accept_answer(&d, &["0".to_owned(), "1".to_owned()]).unwrap();
+    assert_eq!(accepted.remote_dtls.role, DtlsRole::Server);
+    assert!(accepted.rejected_mids.is_empty());
+}
+
+#[test]
+fn a_passive_viewer_gets_an_active_answer() {
+    let passive = CHROME_PLAY.replace("a=setup:actpass", "a=setup:passive");
+    assert_eq!(
+        read_play_offer(&sdp(&passive)).unwrap().remote_dtls.role,
+        DtlsRole::Server
+    );
+    let text = play_answer(&passive, [true, true]).unwrap();
+    let d = sdp(&text);
+    assert_eq!(d.setup, Some(Setup::Active));
+    assert_eq!(section(&d, "0").setup, Some(Setup::Active));
+    assert_eq!(section(&d, "1").setup, Some(Setup::Active));
+    assert!(!text.contains("a=setup:passive"), "{text}");
+    // An active offer is answered passive, like actpass.
+    let active = CHROME_PLAY.replace("a=setup:actpass", "a=setup:active");
+    let d = sdp(&play_answer(&active, [true, true]).unwrap());
+    assert_eq!(d.setup, Some(Setup::Passive));
+}
+
+#[test]
+fn unfilled_play_sections_are_rejected_and_leave_bundle() {
+    let text = play_answer(CHROME_PLAY, [false, true]).unwrap();
+    let d = sdp(&text);
+    assert_eq!(
+        d.media.len(),
+        2,
+        "every offered section is answered, in order"
+    );
+    assert!(
+        text.contains("m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"),
+        "{text}"
+    );
+    let audio = section(&d, "0");
+    assert!(audio.is_rejected());
+    assert!(audio.ssrcs.is_empty() && audio.extmaps.is_empty());
+    assert_eq!(d.bundle_mids(), ["1"]);
+    let accepted = accept_answer(&d, &["0".to_owned(), "1".to_owned()]).unwrap();
+    assert_eq!(accepted.rejected_mids, ["0"]);
+
+    // A data channel section beside them is rejected too.
+    let with_app = format!(
+        "{}m=application 9 UDP/DTLS/SCTP webrtc-datachannel\nc=IN IP4 0.0.0.0\na=mid:2\n\
+         a=sctp-port:5000\n",
+        CHROME_PLAY.replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2")
+    );
+    let text = play_answer(&with_app, [true, true]).unwrap();
+    let d = sdp(&text);
+    assert!(
+        text.contains("m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"),
+        "{text}"
+    );
+    assert!(section(&d, "2").is_rejected());
+    assert_eq!(d.bundle_mids(), ["0", "1"]);
+}
+
+#[test]
+fn a_play_answer_with_nothing_filled_is_nothing_accepted() {
+    assert_eq!(
+        play_answer(CHROME_PLAY, [false, false]).unwrap_err(),
+        SdpError::NothingAccepted
+    );
+    let offer = sdp(CHROME_PLAY);
+    let read = read_play_offer(&offer).unwrap();
+    assert_eq!(
+        answer_play(&offer, &read, &[], &local(false)).unwrap_err(),
+        SdpError::NothingAccepted
+    );
 }
