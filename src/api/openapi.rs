@@ -171,7 +171,7 @@ mod tests {
     }
 
     #[test]
-    fn every_503_names_retry_after_and_transport_creation_documents_its_own() {
+    fn every_503_names_retry_after_and_the_routes_that_open_transports_name_the_limit() {
         let doc = document();
         let mut checked = 0;
         for (path, item) in &doc.paths.paths {
@@ -193,6 +193,7 @@ mod tests {
         for path in [
             "/rooms/{roomId}/broadcasters/{broadcasterId}/transports",
             "/rooms/{roomId}/whip",
+            "/rooms/{roomId}/whep",
         ] {
             let post = doc.paths.paths[path].post.as_ref().expect("a POST");
             let Some(RefOr::T(response)) = post.responses.responses.get("503") else {

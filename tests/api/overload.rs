@@ -1,6 +1,8 @@
 //! Overload: a worker holds at most `max_transports_per_worker` open transports. One more is refused with
-//! 503, `Retry-After` and a problem naming the limit (RFC 9725 §4.6 for WHIP, the same for the REST route),
-//! binds nothing and leaves nothing behind; every way a transport closes frees its slot.
+//! 503, `Retry-After` and a problem naming the limit (RFC 9725 §4.6 for WHIP, the same for WHEP and the REST
+//! route), binds nothing and leaves nothing behind; closing a transport (by request, with its broadcaster,
+//! with its room) frees its slot. Consent expiry closes through the same router path (the engine's
+//! webrtc tests); its 30 s grace is too long for a test here.
 
 use std::num::NonZeroUsize;
 
@@ -243,4 +245,55 @@ async fn a_whip_offer_on_a_full_worker_is_503_and_leaves_no_broadcaster() {
     assert_eq!(published.retry_after, None);
     let listed = server.get("/rooms/r/broadcasters").await.ok();
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+}
+
+#[tokio::test]
+async fn a_whep_offer_on_a_full_worker_is_503_and_leaves_no_broadcaster() {
+    let server = server_of_two();
+    // Something live to play: a WHIP session (one transport), and a second transport that fills the worker.
+    let published = send(
+        &server,
+        Method::POST,
+        "/rooms/r/whip",
+        "application/sdp",
+        CHROME_OFFER,
+    )
+    .await;
+    assert_eq!(published.status, StatusCode::CREATED, "{}", published.body);
+    server.join("r", "bob").await;
+    let filler = create_transport(&server, "r", "bob", json!({"type": "plain"})).await;
+    assert_eq!(filler.status, StatusCode::CREATED, "{}", filler.body);
+    let before = server.get("/rooms/r/broadcasters").await.ok();
+
+    let viewer_offer = CHROME_OFFER.replace("a=sendonly", "a=recvonly");
+    let refused = send(
+        &server,
+        Method::POST,
+        "/rooms/r/whep",
+        "application/sdp",
+        &viewer_offer,
+    )
+    .await;
+    assert_worker_full(&refused, 2);
+    assert_eq!(
+        server.get("/rooms/r/broadcasters").await.ok(),
+        before,
+        "the broadcaster list is unchanged"
+    );
+
+    // One slot freed: the same offer plays.
+    let filler_id = filler.body["id"].as_str().expect("an id");
+    server
+        .delete(&format!("/transports/{filler_id}"))
+        .await
+        .expect(204);
+    let played = send(
+        &server,
+        Method::POST,
+        "/rooms/r/whep",
+        "application/sdp",
+        &viewer_offer,
+    )
+    .await;
+    assert_eq!(played.status, StatusCode::CREATED, "{}", played.body);
 }
