@@ -205,7 +205,6 @@ async fn a_whip_offer_on_a_full_worker_is_503_and_leaves_no_broadcaster() {
     let freed = create_transport(&server, "r", "alice", json!({"type": "plain"})).await;
     assert_eq!(freed.status, StatusCode::CREATED, "{}", freed.body);
     let before = server.get("/rooms/r/broadcasters").await.ok();
-    let mut events = server.events("/rooms/r/events", None).await;
 
     let refused = send(
         &server,
@@ -222,10 +221,6 @@ async fn a_whip_offer_on_a_full_worker_is_503_and_leaves_no_broadcaster() {
         "the broadcaster list is unchanged"
     );
     assert_eq!(open_transports(&server).await.0, 2);
-    // The session's broadcaster joined and left again: the room saw both, and no producer.
-    let joined = events.expect("broadcaster.joined").await;
-    let left = events.expect("broadcaster.left").await;
-    assert_eq!(left["broadcasterId"], joined["broadcasterId"]);
 
     // One slot freed: the same offer is answered.
     let freed_id = freed.body["id"].as_str().expect("an id");
