@@ -11,6 +11,7 @@ pub mod runtime;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroUsize;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
@@ -19,6 +20,10 @@ use mediagate_engine::ortc;
 use crate::control::{Certificate, Control, ControlConfig};
 use crate::events::{EventHub, EventHubConfig};
 use crate::runtime::{Runtime, RuntimeConfig};
+
+/// Default of [`Config::max_transports_per_worker`]: far above what one core forwards for real peers, so it
+/// only stops runaway creation.
+pub const DEFAULT_MAX_TRANSPORTS_PER_WORKER: NonZeroUsize = NonZeroUsize::new(5000).unwrap();
 
 /// Everything the server is configured with.
 #[derive(Debug, Clone)]
@@ -33,6 +38,9 @@ pub struct Config {
     pub webrtc_port: Option<u16>,
     /// Worker threads.
     pub workers: usize,
+    /// Open transports (WebRTC, plain and direct, over all its rooms) one worker holds at most; creating one
+    /// more answers 503 with `Retry-After` until one closes. Non-zero: there is no "unlimited".
+    pub max_transports_per_worker: NonZeroUsize,
     /// Create rooms on first use.
     pub auto_create_rooms: bool,
     /// DTLS certificate and key (PEM); generated when absent.
@@ -49,6 +57,7 @@ impl Default for Config {
             rtc_ports: 40000..=49999,
             webrtc_port: None,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_transports_per_worker: DEFAULT_MAX_TRANSPORTS_PER_WORKER,
             auto_create_rooms: true,
             dtls_certificate: None,
             events: EventHubConfig::default(),
@@ -90,6 +99,7 @@ pub fn start(config: &Config) -> Result<Control, StartError> {
             rtc_ip: config.rtc_ip,
             rtc_ports: config.rtc_ports.clone(),
             webrtc_port: config.webrtc_port,
+            max_transports_per_worker: config.max_transports_per_worker,
         },
         notifier,
     )

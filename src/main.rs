@@ -1,6 +1,7 @@
 //! The `mediagate` binary: configuration, telemetry, bind, run — nothing else.
 
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,10 @@ struct Args {
     /// Worker threads (default: one per core).
     #[arg(long, env = "MEDIAGATE_WORKERS")]
     workers: Option<usize>,
+    /// Open transports one worker holds at most (at least 1; there is no "unlimited"); creating one more
+    /// answers 503 with Retry-After until one closes.
+    #[arg(long, env = "MEDIAGATE_MAX_TRANSPORTS_PER_WORKER", default_value_t = mediagate::DEFAULT_MAX_TRANSPORTS_PER_WORKER, value_parser = parse_max_transports)]
+    max_transports_per_worker: NonZeroUsize,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `mediagate=debug`.
     #[arg(long, env = "MEDIAGATE_LOG", default_value = "info")]
     log: String,
@@ -71,6 +76,19 @@ fn parse_port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
     Ok(min..=max)
 }
 
+fn parse_max_transports(value: &str) -> Result<NonZeroUsize, String> {
+    let limit: usize = value
+        .trim()
+        .parse()
+        .map_err(|e| format!("expected a number of transports: {e}"))?;
+    NonZeroUsize::new(limit).ok_or_else(|| {
+        format!(
+            "must be at least 1 (0 would refuse every transport; there is no \"unlimited\", the default is {})",
+            mediagate::DEFAULT_MAX_TRANSPORTS_PER_WORKER
+        )
+    })
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -90,6 +108,7 @@ async fn main() -> ExitCode {
         rtc_ports: args.rtc_ports,
         webrtc_port: args.webrtc_port,
         workers: args.workers.unwrap_or(defaults.workers),
+        max_transports_per_worker: args.max_transports_per_worker,
         auto_create_rooms: !args.no_auto_create_rooms,
         dtls_certificate: args.dtls_certificate.zip(args.dtls_private_key),
         ..defaults
@@ -112,6 +131,7 @@ async fn main() -> ExitCode {
     tracing::info!(
         listen = %args.listen,
         workers = config.workers,
+        max_transports_per_worker = config.max_transports_per_worker,
         rtc_ip = %config.rtc_ip,
         rtc_ports = ?config.rtc_ports,
         fingerprint = %control.certificate().fingerprint.value,
@@ -152,4 +172,30 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_transports_per_worker_defaults_to_5000_and_refuses_zero() {
+        let args = Args::try_parse_from(["mediagate"]).expect("no flags parse");
+        assert_eq!(args.max_transports_per_worker.get(), 5000);
+        let args = Args::try_parse_from(["mediagate", "--max-transports-per-worker", "2"])
+            .expect("a positive limit parses");
+        assert_eq!(args.max_transports_per_worker.get(), 2);
+        for bad in ["0", "-1", "many", ""] {
+            let flag = format!("--max-transports-per-worker={bad}");
+            let error = Args::try_parse_from(["mediagate", flag.as_str()])
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                error.contains("--max-transports-per-worker"),
+                "{bad:?}: {error}"
+            );
+        }
+        let zero = parse_max_transports("0").expect_err("0 is refused");
+        assert!(zero.contains("at least 1"), "{zero}");
+    }
 }

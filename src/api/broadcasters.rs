@@ -93,7 +93,13 @@ async fn delete_broadcaster(
         ("broadcasterId" = BroadcasterId, Path, description = "Broadcaster id"),
     ),
     request_body = TransportOptions,
-    responses((status = 201, description = "Transport created", body = TransportInfo)))]
+    responses(
+        (status = 201, description = "Transport created", body = TransportInfo),
+        (status = 503, description = "The room's worker holds its limit of open transports \
+            (`max_transports_per_worker`, named in the detail), no port of the RTC range is free, or the worker \
+            is gone: retry after the given delay", body = super::Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))))]
 async fn create_transport(
     State(control): State<AppState>,
     Path((room, broadcaster)): Path<(RoomId, BroadcasterId)>,

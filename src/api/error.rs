@@ -2,7 +2,8 @@
 //! becomes one [`ApiError`], mapped here once.
 //!
 //! 400 malformed request (syntax, JSON shape, path segments); 404 unknown id; 409 wrong state or duplicate;
-//! 422 semantically invalid parameters (ORTC rules); 503 no ports or worker gone; 500 with details logged and
+//! 422 semantically invalid parameters (ORTC rules); 503 no ports, the worker's transport limit reached, or
+//! worker gone (with `Retry-After`, RFC 9110 §10.2.3; RFC 9725 §4.6 for WHIP); 500 with details logged and
 //! never sent.
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -174,7 +175,9 @@ impl From<CreateTransportError> for ApiError {
             CreateTransportError::Invalid { field, .. } => {
                 Self::unprocessable(field, e.to_string())
             }
-            CreateTransportError::NoPorts => Self::unavailable(e.to_string()),
+            CreateTransportError::NoPorts | CreateTransportError::WorkerFull { .. } => {
+                Self::unavailable(e.to_string())
+            }
             CreateTransportError::Bind(_) => Self::internal(e),
         }
     }

@@ -3,7 +3,9 @@
 //! this document, and a test fails when the two drift apart.
 
 use utoipa::OpenApi;
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{Content, OpenApi as Document, RefOr, Response, ResponseBuilder};
 
 use super::error::Problem;
@@ -120,19 +122,34 @@ fn add_problem_responses(operation: &mut Operation) {
             .responses
             .responses
             .entry(status.to_owned())
-            .or_insert_with(|| RefOr::T(problem_response(description)));
+            .or_insert_with(|| RefOr::T(problem_response(status, description)));
     }
 }
 
-fn problem_response(description: &str) -> Response {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/problem+json",
-            Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                "Problem",
-            )))),
-        )
+/// A problem+json response; a 503 also names its `Retry-After` header (RFC 9110 §10.2.3).
+fn problem_response(status: &str, description: &str) -> Response {
+    let response = ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            "Problem",
+        )))),
+    );
+    if status == "503" {
+        response.header("Retry-After", retry_after_header()).build()
+    } else {
+        response.build()
+    }
+}
+
+fn retry_after_header() -> Header {
+    HeaderBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                .minimum(Some(0)),
+        ))
+        .description(Some("Seconds to wait before retrying"))
         .build()
 }
 
@@ -150,6 +167,43 @@ mod tests {
             {
                 assert!(op.responses.responses.contains_key("404"), "{path}");
             }
+        }
+    }
+
+    #[test]
+    fn every_503_names_retry_after_and_the_routes_that_open_transports_name_the_limit() {
+        let doc = document();
+        let mut checked = 0;
+        for (path, item) in &doc.paths.paths {
+            for op in [&item.get, &item.put, &item.post, &item.patch, &item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let Some(RefOr::T(response)) = op.responses.responses.get("503") else {
+                    panic!("{path}: no 503");
+                };
+                assert!(
+                    response.headers.contains_key("Retry-After"),
+                    "{path}: 503 without Retry-After"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "only {checked} operations");
+        for path in [
+            "/rooms/{roomId}/broadcasters/{broadcasterId}/transports",
+            "/rooms/{roomId}/whip",
+            "/rooms/{roomId}/whep",
+        ] {
+            let post = doc.paths.paths[path].post.as_ref().expect("a POST");
+            let Some(RefOr::T(response)) = post.responses.responses.get("503") else {
+                panic!("{path}: no 503");
+            };
+            assert!(
+                response.description.contains("max_transports_per_worker"),
+                "{path}: {}",
+                response.description
+            );
         }
     }
 }

@@ -124,7 +124,9 @@ impl WhepQuery {
             content_type = "application/problem+json"),
         (status = 422, description = "The offer receives on no usable section", body = super::Problem,
             content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded (see Retry-After)", body = super::Problem,
+        (status = 503, description = "Overloaded: the room's worker holds its limit of open transports \
+            (`max_transports_per_worker`, named in the detail), or the worker is gone; nothing is left behind \
+            (see Retry-After)", body = super::Problem,
             content_type = "application/problem+json",
             headers(("Retry-After" = u32, description = "Seconds to wait before offering again")))))]
 async fn play(

@@ -56,7 +56,11 @@ pub struct WhipQuery {
         (status = 415, description = "The body is not application/sdp", body = super::Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "Nothing in the offer can be accepted (no send section with a \
-            supported codec)", body = super::Problem, content_type = "application/problem+json")))]
+            supported codec)", body = super::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded (RFC 9725 §4.6): the room's worker holds its limit of open \
+            transports (`max_transports_per_worker`, named in the detail), or the worker is gone; nothing is \
+            left behind", body = super::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))))]
 async fn publish(
     State(control): State<AppState>,
     Path(room): Path<RoomId>,

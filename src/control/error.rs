@@ -76,6 +76,17 @@ pub enum CreateTransportError {
     /// Every port of the RTC range is in use.
     #[error("no free port in the RTC port range")]
     NoPorts,
+    /// The worker that owns the room already holds its limit of open transports; one closing frees a slot.
+    #[error(
+        "worker {worker} is full: it holds its limit of {limit} open transports \
+         (max_transports_per_worker); retry when one closes"
+    )]
+    WorkerFull {
+        /// The worker's index.
+        worker: usize,
+        /// Its limit (`max_transports_per_worker`).
+        limit: usize,
+    },
     /// The RTC address could not be bound.
     #[error("cannot bind a socket on the RTC address: {0}")]
     Bind(String),

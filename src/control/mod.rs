@@ -1210,6 +1210,14 @@ fn bind_and_create(
     if let Err(e) = router.broadcaster(owner) {
         return Some((Err(AccessError::NotFound(e).into()), Vec::new()));
     }
+    // Checked here, on the worker thread, before any socket is bound: the count cannot change under it.
+    if !w.has_transport_slot() {
+        let e = CreateTransportError::WorkerFull {
+            worker: w.index(),
+            limit: w.max_transports().get(),
+        };
+        return Some((Err(e), Vec::new()));
+    }
     let bind = |w: &mut Worker| {
         w.bind_udp(room, id, rtc_ip).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {

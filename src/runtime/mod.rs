@@ -14,6 +14,7 @@ mod worker;
 
 use std::io;
 use std::net::IpAddr;
+use std::num::NonZeroUsize;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,6 +46,8 @@ pub struct RuntimeConfig {
     pub rtc_ports: RangeInclusive<u16>,
     /// First port of the shared WebRTC ports (worker N binds this + N); `None`: a port of the range each.
     pub webrtc_port: Option<u16>,
+    /// Open transports a worker holds at most; creating one more fails until one closes.
+    pub max_transports_per_worker: NonZeroUsize,
 }
 
 /// A handle on one worker thread.
@@ -125,6 +128,7 @@ impl Runtime {
             let (tx, rx) = mpsc::channel();
             let load = Arc::new(AtomicUsize::new(0));
             let (ports, notifier) = (ports.clone(), notifier.clone());
+            let max_transports = config.max_transports_per_worker;
             // Bound here so that a port in use fails the start, not the first WebRTC transport.
             let shared = match config.webrtc_port {
                 Some(first) => {
@@ -146,7 +150,7 @@ impl Runtime {
             let thread = std::thread::Builder::new()
                 .name(format!("mediagate-worker-{index}"))
                 .spawn(move || {
-                    let mut worker = Worker::new(index, poll, ports, notifier);
+                    let mut worker = Worker::new(index, poll, ports, notifier, max_transports);
                     if let Err(e) = worker.adopt_shared_udp(shared) {
                         tracing::error!(worker = index, error = %e, "cannot poll the shared webrtc port");
                     }

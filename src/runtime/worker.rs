@@ -1,10 +1,12 @@
 //! One worker thread: it owns the routers of the rooms assigned to it and every socket of their
 //! transports, runs their packet path, fires their timers, and runs commands from the control plane
-//! between socket events.
+//! between socket events. It holds at most `max_transports` open transports over all its rooms (the
+//! control plane asks [`Worker::has_transport_slot`] on this thread before creating one).
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -80,6 +82,8 @@ pub struct Worker {
     pub(super) poll: Poll,
     pub(super) ports: Arc<PortRange>,
     pub(super) rooms: HashMap<RoomId, Router>,
+    /// Open transports this worker holds at most (over all its rooms).
+    pub(super) max_transports: NonZeroUsize,
     /// Sockets by [`SocketRef`] (the mio token), with a free list.
     pub(super) sockets: Vec<Option<BoundSocket>>,
     pub(super) free_sockets: Vec<usize>,
@@ -99,12 +103,19 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(index: usize, poll: Poll, ports: Arc<PortRange>, notifier: Notifier) -> Self {
+    pub(crate) fn new(
+        index: usize,
+        poll: Poll,
+        ports: Arc<PortRange>,
+        notifier: Notifier,
+        max_transports: NonZeroUsize,
+    ) -> Self {
         Self {
             index,
             poll,
             ports,
             rooms: HashMap::new(),
+            max_transports,
             sockets: Vec::new(),
             free_sockets: Vec::new(),
             transport_sockets: HashMap::new(),
@@ -286,6 +297,24 @@ impl Worker {
             .flatten()
             .filter(|b| matches!(b.owner, SocketOwner::Transport { .. }))
             .count()
+    }
+
+    /// Open transports over every room of this worker. Counted from the routers themselves, so a transport
+    /// is counted exactly while its router holds it: closed by request, by its broadcaster leaving, by ICE
+    /// consent expiry or DTLS failure on the packet path, or with its room, it is gone from the count.
+    /// Costs one look per room; it is asked once per transport creation.
+    pub fn transport_count(&self) -> usize {
+        self.rooms.values().map(|r| r.counts().transports).sum()
+    }
+
+    /// Open transports this worker holds at most.
+    pub fn max_transports(&self) -> NonZeroUsize {
+        self.max_transports
+    }
+
+    /// Whether one more transport may be opened on this worker.
+    pub fn has_transport_slot(&self) -> bool {
+        self.transport_count() < self.max_transports.get()
     }
 
     /// Datagrams the kernel refused to send since the start.

@@ -9,6 +9,7 @@ mod events;
 mod harness;
 mod lifecycle;
 mod ortc;
+mod overload;
 mod sdp;
 mod webrtc_ice;
 mod whip;
