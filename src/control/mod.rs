@@ -307,6 +307,25 @@ impl Control {
         Ok(result)
     }
 
+    /// Refuses early when the room's worker holds its limit of open transports, so a WHIP or WHEP session that
+    /// could not open its transport never joins (the room sees nothing). Creating the transport checks again.
+    pub(super) async fn ensure_transport_slot(
+        &self,
+        room: &RoomId,
+    ) -> Result<(), CreateTransportError> {
+        let full = self
+            .on_worker(room, |w, room| {
+                w.room(room)?;
+                let full = (!w.has_transport_slot()).then(|| (w.index(), w.max_transports().get()));
+                Some((full, Vec::new()))
+            })
+            .await?;
+        match full {
+            Some((worker, limit)) => Err(CreateTransportError::WorkerFull { worker, limit }),
+            None => Ok(()),
+        }
+    }
+
     /// Runs `f` on a room's router.
     async fn on_room<R: Send + 'static>(
         &self,

@@ -115,6 +115,7 @@ impl Control {
         {
             return Err(not_live(None));
         }
+        self.ensure_transport_slot(room).await?;
         let session = WhipSessionId::new_random();
         let display_name = display_name.unwrap_or_else(|| {
             let short: String = session.to_string().chars().take(8).collect();
