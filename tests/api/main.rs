@@ -11,4 +11,5 @@ mod lifecycle;
 mod ortc;
 mod sdp;
 mod webrtc_ice;
+mod whep;
 mod whip;
