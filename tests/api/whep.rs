@@ -590,6 +590,18 @@ async fn the_query_chooses_the_producers() {
     let problem = unknown.problem(404);
     assert_eq!(problem["field"], "producerId", "{problem}");
 
+    // The chosen producer matches no section the offer receives on (its audio section is inactive): live
+    // media the viewer cannot take yet, so try again later.
+    let video_only = PLAY_OFFER.replacen("a=recvonly", "a=inactive", 1);
+    let unmatched = play(
+        &server,
+        &format!("/rooms/r/whep?producerId={}", published.audio),
+        &video_only,
+    )
+    .await;
+    unmatched.problem(409);
+    retry_after(&unmatched);
+
     // An offer that receives on no section has nothing to fill.
     let sending = PLAY_OFFER.replace("a=recvonly", "a=sendonly");
     play(&server, "/rooms/r/whep", &sending).await.problem(422);
