@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use mediagate::Config;
 use mediagate::control::Control;
@@ -121,6 +121,15 @@ impl Server {
 
     /// Opens an event stream, resuming after `last_event_id` (sent as `Last-Event-ID`) when given.
     pub async fn events(&self, uri: &str, last_event_id: Option<u64>) -> Events {
+        self.open_events(uri, last_event_id, true).await
+    }
+
+    /// Opens an event stream whose events carry no `id:` (state, not history: WHEP's extension).
+    pub async fn unnumbered_events(&self, uri: &str) -> Events {
+        self.open_events(uri, None, false).await
+    }
+
+    async fn open_events(&self, uri: &str, last_event_id: Option<u64>, numbered: bool) -> Events {
         let mut request = Request::get(uri).header(header::ACCEPT, "text/event-stream");
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id.to_string());
@@ -138,6 +147,7 @@ impl Server {
             uri: uri.to_owned(),
             body: response.into_body(),
             buffer: String::new(),
+            numbered,
         }
     }
 
@@ -251,6 +261,91 @@ pub fn udp_port_is_bound(port: u16) -> bool {
     UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err()
 }
 
+/// A response with its headers and its body as text (SDP answers, fragments, problems).
+pub struct Raw {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: String,
+}
+
+impl Raw {
+    /// A header's value, when present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().expect("ascii"))
+    }
+
+    /// Checks an RFC 9457 problem with `status` and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        let problem: Value = serde_json::from_str(&self.body).expect("problem json");
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        problem
+    }
+}
+
+/// Sends `body` with `headers` and reads the whole answer as text.
+pub async fn request(
+    server: &Server,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Raw {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let response = server
+        .send(builder.body(Body::from(body.to_owned())).expect("request"))
+        .await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = tokio::time::timeout(WAIT, response.into_body().collect())
+        .await
+        .expect("body in time")
+        .expect("readable body")
+        .to_bytes();
+    Raw {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
+    }
+}
+
+/// POSTs an SDP offer (WHIP or WHEP) with a bearer token.
+pub async fn post_sdp(server: &Server, uri: &str, offer: &str) -> Raw {
+    request(
+        server,
+        Method::POST,
+        uri,
+        &[
+            ("content-type", "application/sdp"),
+            ("authorization", "Bearer any-token"),
+        ],
+        offer,
+    )
+    .await
+}
+
+/// The next event named `name`, skipping others.
+pub async fn until(events: &mut Events, name: &str) -> Value {
+    loop {
+        let event = events.next().await;
+        if event.event == name {
+            return event.data;
+        }
+    }
+}
+
 /// A whole response.
 #[derive(Debug)]
 pub struct Reply {
@@ -355,7 +450,7 @@ impl Reply {
 /// One Server-Sent Event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sse {
-    /// `id:`.
+    /// `id:` (0 on an unnumbered stream, [`Server::unnumbered_events`]).
     pub id: u64,
     /// `event:`.
     pub event: String,
@@ -368,6 +463,8 @@ pub struct Events {
     uri: String,
     body: Body,
     buffer: String,
+    /// Whether every event must carry an `id:` (none may on an unnumbered stream).
+    numbered: bool,
 }
 
 impl Events {
@@ -450,8 +547,14 @@ impl Events {
         if id.is_none() && event.is_none() && data.is_none() {
             return None;
         }
+        let id = if self.numbered {
+            id.unwrap_or_else(|| panic!("{}: event without id: {block:?}", self.uri))
+        } else {
+            assert_eq!(id, None, "{}: an id on an unnumbered stream", self.uri);
+            0
+        };
         Some(Sse {
-            id: id.unwrap_or_else(|| panic!("{}: event without id: {block:?}", self.uri)),
+            id,
             event: event.unwrap_or_else(|| panic!("{}: event without name: {block:?}", self.uri)),
             data: data.unwrap_or_else(|| panic!("{}: event without data: {block:?}", self.uri)),
         })

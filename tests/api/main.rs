@@ -12,4 +12,5 @@ mod ortc;
 mod overload;
 mod sdp;
 mod webrtc_ice;
+mod whep;
 mod whip;

@@ -1,93 +1,14 @@
 //! WHIP (RFC 9725): an SDP offer POSTed to a room becomes a broadcaster with producers, the session
 //! resource ends it, PATCH follows the If-Match rules, and bad offers get the RFC's statuses.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use axum::http::{Method, StatusCode};
+use serde_json::json;
 
-use crate::harness::{Events, Server, WAIT};
+use crate::harness::{Server, post_sdp as whip, request, until};
 
 const CHROME_OFFER: &str = include_str!("../../crates/engine/src/sdp/fixtures/chrome_publish.sdp");
 const FIREFOX_OFFER: &str =
     include_str!("../../crates/engine/src/sdp/fixtures/firefox_publish.sdp");
-
-/// A response with its headers and its body as text.
-struct Raw {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().expect("ascii"))
-    }
-
-    fn problem(&self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json")
-        );
-        let problem: Value = serde_json::from_str(&self.body).expect("problem json");
-        assert_eq!(problem["status"], status, "{problem}");
-        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
-        problem
-    }
-}
-
-async fn request(
-    server: &Server,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Raw {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let response = server
-        .send(builder.body(Body::from(body.to_owned())).expect("request"))
-        .await;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = tokio::time::timeout(WAIT, response.into_body().collect())
-        .await
-        .expect("body in time")
-        .expect("readable body")
-        .to_bytes();
-    Raw {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
-    }
-}
-
-async fn whip(server: &Server, uri: &str, offer: &str) -> Raw {
-    request(
-        server,
-        Method::POST,
-        uri,
-        &[
-            ("content-type", "application/sdp"),
-            ("authorization", "Bearer any-token"),
-        ],
-        offer,
-    )
-    .await
-}
-
-/// The next event named `name`, skipping others.
-async fn until(events: &mut Events, name: &str) -> Value {
-    loop {
-        let event = events.next().await;
-        if event.event == name {
-            return event.data;
-        }
-    }
-}
 
 #[tokio::test]
 async fn an_offer_publishes_into_the_room_and_delete_ends_it() {
