@@ -423,3 +423,133 @@ fn a_browser_publishes_through_whip_and_ffmpeg_records_it() {
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The acceptance point of WHEP: whip-client publishes VP8 + Opus through WHIP and Chromium plays the room
+/// through WHEP from a minimal page (`tests/browser/whep-play.mjs`: recvonly transceivers, `fetch` of the
+/// offer, the server-sent-events extension from the answer's `Link`), with the default selection. The page
+/// decodes at least 90 frames and receives audio; its event stream starts with `active` and `viewercount` 1;
+/// the room's stream says `room.viewers` 1. Then whip-client ends its session (SIGINT: its `DELETE`) and the
+/// page's event stream says `inactive`; the page's `DELETE` is 200, a second one 404, and `room.viewers` 0.
+#[test]
+fn a_browser_plays_a_whip_client_through_whep() {
+    if !isolated("media_whip::a_browser_plays_a_whip_client_through_whep") {
+        return;
+    }
+    let started = Instant::now();
+    let (dir, server) = whip_server("whep-browser", "47750-47799");
+    let mut events = EventStream::open(&server, "/rooms/media/events");
+    let mut client = start_gst(&server, &dir);
+    let producers = wait_for_producers(&server, &mut client, &dir);
+
+    let release = dir.join("release");
+    let mut args = media_args();
+    args.extend(
+        [
+            "--room",
+            "media",
+            "--name",
+            "Chromium WHEP",
+            "--hold-file",
+            release.to_str().expect("utf-8 path"),
+            "--expect-inactive",
+        ]
+        .map(str::to_owned),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut driver = Driver::spawn(&server, "whep-play.mjs", &args, &dir);
+    let playing = driver.wait_for_marker("PLAYING", Duration::from_secs(40));
+    let received = &playing["received"];
+    let frames = received["framesDecoded"].as_u64().unwrap_or(0);
+    let audio = received["audioPackets"].as_u64().unwrap_or(0);
+    assert!(
+        frames >= u64::from(FRAMES)
+            && audio > 0
+            && received["totalSamplesReceived"].as_u64() > Some(0),
+        "{playing}"
+    );
+    assert_eq!(
+        received["codecs"]["video"]["mimeType"], "video/VP8",
+        "{playing}"
+    );
+    assert_eq!(
+        received["codecs"]["audio"]["mimeType"], "audio/opus",
+        "{playing}"
+    );
+    // The viewer's event stream starts with the current state.
+    let names: Vec<&str> = received["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names.first(), Some(&"active"), "{playing}");
+    assert!(
+        received["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["event"] == "viewercount" && e["data"]["viewercount"] == 1),
+        "{playing}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let viewers = events.next("room.viewers", deadline, |_| true);
+    assert_eq!(viewers["viewerCount"], 1, "{viewers}");
+
+    // The publisher leaves (whip-client DELETEs its session on SIGINT): the viewer's media is inactive.
+    let pid = client.id().to_string();
+    Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    let status = client.wait().expect("wait whip-client");
+    assert!(
+        status.success(),
+        "whip-client exited {status}:\n{}",
+        client_log(&dir)
+    );
+    std::fs::write(&release, b"").expect("release the driver");
+    let result = driver.finish(Duration::from_secs(30));
+    assert_eq!(result["delete_status"], 200, "{result}");
+    assert_eq!(result["delete_again_status"], 404, "{result}");
+    let names: Vec<&str> = result["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names.first(), Some(&"active"), "{result}");
+    assert!(names.contains(&"inactive"), "{result}");
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut closed = Vec::new();
+    let viewers = loop {
+        let (name, data) = events.next_event(deadline);
+        match name.as_str() {
+            "producer.closed" => closed.push(data["producerId"].as_str().unwrap_or("").to_owned()),
+            "room.viewers" => break data,
+            _ => {}
+        }
+    };
+    assert_eq!(viewers["viewerCount"], 0, "{viewers}");
+    assert!(
+        producers.iter().all(|p| closed.contains(p)),
+        "producers {producers:?} not closed before the viewer left: {closed:?}"
+    );
+    report(format_args!(
+        "whip-client → WHEP → Chromium: {frames} VP8 frames decoded ({}x{}), {audio} Opus packets, codecs {}, \
+         first frame {} ms after the offer, {} s to {FRAMES} frames; SSE events {}; inactive {} ms after the \
+         publisher left; DELETE {} then {}; room.viewers 1 then 0; {:.1?} in all",
+        received["frameWidth"],
+        received["frameHeight"],
+        received["codecs"],
+        playing["received"]["firstFrameMs"],
+        result["media_seconds"],
+        result["events"],
+        result["inactive_after_release_ms"],
+        result["delete_status"],
+        result["delete_again_status"],
+        started.elapsed(),
+    ));
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
