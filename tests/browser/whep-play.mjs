@@ -100,16 +100,22 @@ async function play([room, name, query, rel]) {
   return { location: whep.location, etag: whep.etag, link: whep.link, sse: whep.sseLocation };
 }
 
-// Video and audio as received, with the codecs (payload type and MIME type) getStats reports for them.
+// Video and audio as received, with the codecs getStats reports for them (payload type, MIME type, and the
+// payload type the offer gave that codec).
 async function received() {
   const { pc, events, firstFrameMs, states, tracks } = window.whep;
+  const offered = (kind, codec) => {
+    const section = pc.localDescription.sdp.split('\r\nm=').find((m) => m.startsWith(`${kind} `));
+    return Number(new RegExp(`^a=rtpmap:(\\d+) ${codec}/`, 'im').exec(section ?? '')?.[1] ?? NaN);
+  };
   const stats = await pc.getStats();
   const out = { connection: pc.connectionState, states, tracks, firstFrameMs, events, codecs: {} };
   for (const s of stats.values()) {
     if (s.type === 'inbound-rtp') {
       const codec = stats.get(s.codecId);
       out.codecs[s.kind] = codec && { payloadType: codec.payloadType, mimeType: codec.mimeType,
-        clockRate: codec.clockRate, channels: codec.channels };
+        clockRate: codec.clockRate, channels: codec.channels,
+        offeredPayloadType: offered(s.kind, codec.mimeType.split('/')[1]) };
       if (s.kind === 'video') {
         Object.assign(out, { framesDecoded: s.framesDecoded ?? 0, videoPackets: s.packetsReceived ?? 0,
           frameWidth: s.frameWidth, frameHeight: s.frameHeight, keyFramesDecoded: s.keyFramesDecoded,

@@ -1,7 +1,8 @@
 //! whip-client (GStreamer webrtcbin + libnice, a WebRTC stack independent of Chromium's) publishes VP8 +
 //! Opus through WHIP: FFmpeg records both producers through plain consumers, the server's page in headless
 //! Chromium views them, and a killed client's session ends at ICE consent expiry. Chromium publishes through WHIP
-//! too, from a minimal page (`tests/browser/whip-publish.mjs`), and FFmpeg records its video.
+//! too, from a minimal page (`tests/browser/whip-publish.mjs`), and FFmpeg records its video. Chromium plays
+//! whip-client's session through WHEP from another minimal page (`tests/browser/whep-play.mjs`).
 //!
 //! Two things of Debian 12's whip-client need a hand, both inside the test's own namespace:
 //! - libnice never gathers candidates on a loopback interface, so the namespace gets a veth pair
@@ -475,6 +476,14 @@ fn a_browser_plays_a_whip_client_through_whep() {
         received["codecs"]["audio"]["mimeType"], "audio/opus",
         "{playing}"
     );
+    // In the viewer's own payload types (whip-client sends Opus as 100; Chromium offers it as another).
+    for kind in ["video", "audio"] {
+        let codec = &received["codecs"][kind];
+        assert!(
+            codec["payloadType"].is_u64() && codec["payloadType"] == codec["offeredPayloadType"],
+            "{kind}: {playing}"
+        );
+    }
     // The viewer's event stream starts with the current state.
     let names: Vec<&str> = received["events"]
         .as_array()
@@ -537,8 +546,8 @@ fn a_browser_plays_a_whip_client_through_whep() {
     );
     report(format_args!(
         "whip-client → WHEP → Chromium: {frames} VP8 frames decoded ({}x{}), {audio} Opus packets, codecs {}, \
-         first frame {} ms after the offer, {} s to {FRAMES} frames; SSE events {}; inactive {} ms after the \
-         publisher left; DELETE {} then {}; room.viewers 1 then 0; {:.1?} in all",
+         first frame {} ms after the offer, {} s to {FRAMES} frames; SSE events {} (`inactive` seen {} ms after \
+         whip-client had exited); DELETE {} then {}; room.viewers 1 then 0; {:.1?} in all",
         received["frameWidth"],
         received["frameHeight"],
         received["codecs"],
