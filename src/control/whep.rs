@@ -15,10 +15,7 @@ use mediagate_engine::router::{
 use crate::events::{Event, RoomViewers};
 
 use super::whip::{SessionKind, WhipSession, WhipSessionId, new_etag, sdp_attribute};
-use super::{
-    AccessError, BroadcasterRequest, Control, CreateTransportError, JoinError,
-    NegotiateTransportError, default_device,
-};
+use super::{AccessError, Control, CreateTransportError, JoinError, NegotiateTransportError};
 
 /// Which producers a viewer asks for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -117,23 +114,9 @@ impl Control {
         }
         self.ensure_transport_slot(room).await?;
         let session = WhipSessionId::new_random();
-        let display_name = display_name.unwrap_or_else(|| {
-            let short: String = session.to_string().chars().take(8).collect();
-            format!("WHEP {short}")
-        });
-        let joined = self
-            .join(
-                room,
-                BroadcasterRequest {
-                    id: None,
-                    display_name,
-                    device: default_device(),
-                    rtp_capabilities: None,
-                    sctp_capabilities: None,
-                },
-            )
+        let broadcaster = self
+            .join_session(room, session, SessionKind::Whep, display_name)
             .await?;
-        let broadcaster = joined.broadcaster.id.clone();
         let (transport, outcome) = match self
             .whep_negotiate(room, &broadcaster, selection, &offer)
             .await

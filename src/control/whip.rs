@@ -183,23 +183,9 @@ impl Control {
         self.ensure_room(room).await?;
         self.ensure_transport_slot(room).await?;
         let session = WhipSessionId::new_random();
-        let display_name = display_name.unwrap_or_else(|| {
-            let short: String = session.to_string().chars().take(8).collect();
-            format!("WHIP {short}")
-        });
-        let joined = self
-            .join(
-                room,
-                BroadcasterRequest {
-                    id: None,
-                    display_name,
-                    device: default_device(),
-                    rtp_capabilities: None,
-                    sctp_capabilities: None,
-                },
-            )
+        let broadcaster = self
+            .join_session(room, session, SessionKind::Whip, display_name)
             .await?;
-        let broadcaster = joined.broadcaster.id.clone();
         let result = self.whip_negotiate(room, &broadcaster, offer).await;
         let (transport, outcome) = match result {
             Ok(ok) => ok,
@@ -233,6 +219,38 @@ impl Control {
             broadcaster,
             producers: outcome.outcome.producers,
         })
+    }
+
+    /// Joins the broadcaster a session acts as: named `display_name`, else `WHIP <8 hex>` / `WHEP <8 hex>`
+    /// from the session id; no capabilities (the session's SDP carries them).
+    pub(super) async fn join_session(
+        &self,
+        room: &RoomId,
+        session: WhipSessionId,
+        kind: SessionKind,
+        display_name: Option<String>,
+    ) -> Result<BroadcasterId, JoinError> {
+        let display_name = display_name.unwrap_or_else(|| {
+            let short: String = session.to_string().chars().take(8).collect();
+            let prefix = match kind {
+                SessionKind::Whip => "WHIP",
+                SessionKind::Whep => "WHEP",
+            };
+            format!("{prefix} {short}")
+        });
+        let joined = self
+            .join(
+                room,
+                BroadcasterRequest {
+                    id: None,
+                    display_name,
+                    device: default_device(),
+                    rtp_capabilities: None,
+                    sctp_capabilities: None,
+                },
+            )
+            .await?;
+        Ok(joined.broadcaster.id)
     }
 
     async fn whip_negotiate(

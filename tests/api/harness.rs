@@ -272,6 +272,16 @@ pub struct Raw {
 }
 
 impl Raw {
+    /// The body's (an SDP or sdpfrag) `a=ice-ufrag` value.
+    pub fn ice_ufrag(&self) -> String {
+        self.body
+            .lines()
+            .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+            .unwrap_or_else(|| panic!("no a=ice-ufrag in {}", self.body))
+            .trim()
+            .to_owned()
+    }
+
     /// A header's value, when present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(|v| v.to_str().expect("ascii"))

@@ -460,13 +460,7 @@ async fn patch_and_delete_follow_the_whip_rules() {
     let published = publish(&server, "r").await;
     let (created, location) = viewer(&server, "/rooms/r/whep").await;
     let etag = created.header("etag").unwrap().to_owned();
-    let ufrag = created
-        .body
-        .lines()
-        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let ufrag = created.ice_ufrag();
     const TRICKLE: &str = "a=ice-ufrag:Lp7q\r\na=ice-pwd:m3Nc8vRt2xKz5wYq9hBd1sFj\r\n\
         m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n\
         a=candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host\r\na=end-of-candidates\r\n";
@@ -494,12 +488,7 @@ async fn patch_and_delete_follow_the_whip_rules() {
     assert_eq!(restarted.header("content-type"), Some(SDPFRAG));
     let new_etag = restarted.header("etag").expect("a new ETag").to_owned();
     assert_ne!(new_etag, etag);
-    let new_ufrag = restarted
-        .body
-        .lines()
-        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
-        .expect("a new ufrag")
-        .trim();
+    let new_ufrag = restarted.ice_ufrag();
     assert_ne!(new_ufrag, ufrag);
     assert!(restarted.body.contains("a=ice-pwd:"), "{}", restarted.body);
     patch(Some(&etag), TRICKLE).await.problem(412);

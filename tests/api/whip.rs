@@ -212,13 +212,7 @@ async fn patch_follows_the_if_match_rules_and_restarts_ice() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let location = created.header("location").unwrap().to_owned();
     let etag = created.header("etag").unwrap().to_owned();
-    let answer_ufrag = created
-        .body
-        .lines()
-        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let answer_ufrag = created.ice_ufrag();
     let patch = |if_match: Option<String>, content_type: &'static str, body: &'static str| {
         let location = location.clone();
         let server = &server;
@@ -261,11 +255,7 @@ async fn patch_follows_the_if_match_rules_and_restarts_ice() {
     let new_etag = restarted.header("etag").unwrap().to_owned();
     assert_ne!(new_etag, etag);
     let fragment = &restarted.body;
-    let new_ufrag = fragment
-        .lines()
-        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
-        .expect("a new ufrag")
-        .trim();
+    let new_ufrag = restarted.ice_ufrag();
     assert_ne!(new_ufrag, answer_ufrag);
     for expected in [
         "a=ice-pwd:",

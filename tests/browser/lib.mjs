@@ -211,6 +211,21 @@ export function watchConsole(page, sink) {
   page.on('pageerror', (e) => sink.push(`pageerror: ${e.message ?? e}`.slice(0, 500)));
 }
 
+/**
+ * A blank page titled `title` on the server's origin (so its `fetch`es are same-origin), in a fresh Chromium
+ * context, its console errors collected into `consoleLines`: what the minimal WHIP/WHEP pages start from.
+ */
+export async function minimalPage(run, server, title, consoleLines) {
+  run.step('launch chromium');
+  const context = await launchChromium(run);
+  run.step('open page');
+  const page = await context.newPage();
+  watchConsole(page, consoleLines);
+  await page.goto(`${server}/health`);
+  await page.setContent(`<!doctype html><title>${title}</title><link rel="icon" href="data:,"><body></body>`);
+  return page;
+}
+
 /** A room name no other run uses. */
 export function uniqueRoom(prefix) {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

@@ -15,7 +15,7 @@
 // Prints one JSON line on stdout.
 
 import { handOff, seconds } from './interop-lib.mjs';
-import { Run, launchChromium, parseArgs, waitFor, watchConsole } from './lib.mjs';
+import { Run, minimalPage, parseArgs, waitFor } from './lib.mjs';
 
 const args = parseArgs();
 const FRAMES = Number(args.frames ?? 90);
@@ -142,13 +142,7 @@ await run.main(async () => {
   if (!args.room) throw new Error('--room is required (the room to play)');
   run.set('server', args.server);
   run.set('room', args.room);
-  run.step('launch chromium');
-  const context = await launchChromium(run);
-  run.step('open page');
-  page = await context.newPage();
-  watchConsole(page, consoleLines);
-  await page.goto(`${args.server}/health`);
-  await page.setContent('<!doctype html><title>WHEP viewer</title><link rel="icon" href="data:,"><body></body>');
+  page = await minimalPage(run, args.server, 'WHEP viewer', consoleLines);
 
   run.step('WHEP offer');
   const postedAt = Date.now();

@@ -12,7 +12,7 @@
 // Prints one JSON line on stdout.
 
 import { handOff, sleep } from './interop-lib.mjs';
-import { Run, launchChromium, parseArgs, uniqueRoom, waitFor, watchConsole } from './lib.mjs';
+import { Run, minimalPage, parseArgs, uniqueRoom, waitFor } from './lib.mjs';
 
 const args = parseArgs();
 const ROOM = args.room ?? uniqueRoom('whip');
@@ -84,13 +84,7 @@ async function get(path) {
 await run.main(async () => {
   run.set('server', args.server);
   run.set('room', ROOM);
-  run.step('launch chromium');
-  const context = await launchChromium(run);
-  run.step('open page');
-  page = await context.newPage();
-  watchConsole(page, consoleLines);
-  await page.goto(`${args.server}/health`);
-  await page.setContent('<!doctype html><title>WHIP publisher</title><link rel="icon" href="data:,"><body></body>');
+  page = await minimalPage(run, args.server, 'WHIP publisher', consoleLines);
 
   run.step('WHIP offer');
   const postedAt = Date.now();

@@ -485,12 +485,7 @@ fn a_browser_plays_a_whip_client_through_whep() {
         );
     }
     // The viewer's event stream starts with the current state.
-    let names: Vec<&str> = received["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["event"].as_str().unwrap_or(""))
-        .collect();
+    let names = event_names(received);
     assert_eq!(names.first(), Some(&"active"), "{playing}");
     assert!(
         received["events"]
@@ -520,12 +515,7 @@ fn a_browser_plays_a_whip_client_through_whep() {
     let result = driver.finish(Duration::from_secs(30));
     assert_eq!(result["delete_status"], 200, "{result}");
     assert_eq!(result["delete_again_status"], 404, "{result}");
-    let names: Vec<&str> = result["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["event"].as_str().unwrap_or(""))
-        .collect();
+    let names = event_names(&result);
     assert_eq!(names.first(), Some(&"active"), "{result}");
     assert!(names.contains(&"inactive"), "{result}");
 
@@ -561,4 +551,14 @@ fn a_browser_plays_a_whip_client_through_whep() {
     ));
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The names of the WHEP events a driver recorded, in order.
+fn event_names(result: &serde_json::Value) -> Vec<&str> {
+    result["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or(""))
+        .collect()
 }
