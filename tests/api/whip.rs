@@ -177,32 +177,35 @@ async fn an_unknown_room_is_404_when_rooms_are_not_created_on_first_use() {
 #[tokio::test]
 async fn options_answers_accept_post_with_and_without_preflight() {
     let server = Server::start();
-    let plain = request(&server, Method::OPTIONS, "/rooms/r/whip", &[], "").await;
-    assert_eq!(plain.status, StatusCode::NO_CONTENT);
-    assert_eq!(plain.header("accept-post"), Some("application/sdp"));
+    // WHIP and WHEP endpoints alike.
+    for endpoint in ["/rooms/r/whip", "/rooms/r/whep"] {
+        let plain = request(&server, Method::OPTIONS, endpoint, &[], "").await;
+        assert_eq!(plain.status, StatusCode::NO_CONTENT);
+        assert_eq!(plain.header("accept-post"), Some("application/sdp"));
 
-    let preflight = request(
-        &server,
-        Method::OPTIONS,
-        "/rooms/r/whip",
-        &[
-            ("origin", "https://example.org"),
-            ("access-control-request-method", "POST"),
-            (
-                "access-control-request-headers",
-                "content-type, authorization",
-            ),
-        ],
-        "",
-    )
-    .await;
-    assert_eq!(preflight.status, StatusCode::NO_CONTENT);
-    assert_eq!(preflight.header("accept-post"), Some("application/sdp"));
-    assert!(preflight.header("access-control-allow-origin").is_some());
-    let methods = preflight
-        .header("access-control-allow-methods")
-        .expect("allowed methods");
-    assert!(methods == "*" || methods.contains("POST"), "{methods}");
+        let preflight = request(
+            &server,
+            Method::OPTIONS,
+            endpoint,
+            &[
+                ("origin", "https://example.org"),
+                ("access-control-request-method", "POST"),
+                (
+                    "access-control-request-headers",
+                    "content-type, authorization",
+                ),
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(preflight.status, StatusCode::NO_CONTENT);
+        assert_eq!(preflight.header("accept-post"), Some("application/sdp"));
+        assert!(preflight.header("access-control-allow-origin").is_some());
+        let methods = preflight
+            .header("access-control-allow-methods")
+            .expect("allowed methods");
+        assert!(methods == "*" || methods.contains("POST"), "{methods}");
+    }
 }
 
 #[tokio::test]
