@@ -251,7 +251,15 @@ async function limits(context, room) {
   const after = 'a normal message after the oversize one';
   await pages.a.sendChats([after]);
   await pages.b.shows('Alice', after);
-  const [sa, sb] = [await pages.a.state(), await pages.b.state()];
+  // Chromium updates RTCSctpTransport.state from its network thread, after the channels already carry data:
+  // give both browser-side states a moment to say `connected` (the test still fails when they never do).
+  const connected = (side) => (s) => s.data[side] === 'connected';
+  const waitStarted = Date.now();
+  const sa = await waitFor('a: the send transport\'s SCTP state', () => pages.a.state(), connected('sendSctpState'),
+    { timeout: 5_000, interval: 50 }).catch(() => pages.a.state());
+  const sb = await waitFor('b: the receive transport\'s SCTP state', () => pages.b.state(), connected('recvSctpState'),
+    { timeout: 5_000, interval: 50 }).catch(() => pages.b.state());
+  run.set('sctp_state_wait_ms', Date.now() - waitStarted);
   run.set('sctp_states', { aSend: sa.data.sendSctpState, bRecv: sb.data.recvSctpState,
     aServer: sa.transports.send.serverSctpState, bServer: sb.transports.recv.serverSctpState });
   const sizes = textsFrom(await pages.b.chatMessages(), s.a.broadcasterId).map((t) => t.length);
