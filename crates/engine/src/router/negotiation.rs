@@ -101,6 +101,14 @@ pub struct PlayOutcome {
     pub consumers: Vec<PlayedConsumer>,
 }
 
+/// The producer a viewer's section will play, with the section's capabilities in the router's numbering and
+/// the numbering that maps back.
+struct PlayPick {
+    producer: ProducerId,
+    capabilities: crate::rtp_parameters::RtpCapabilities,
+    numbering: crate::ortc::EndpointNumbering,
+}
+
 /// One section the server offered.
 #[derive(Clone, Debug)]
 struct OfferedSection {
@@ -232,28 +240,26 @@ impl Router {
         let offer = sdp::parse(offer)?;
         let read = sdp::read_play_offer(&offer)?;
         // Choose first, create after: a refused offer leaves nothing behind.
-        let mut chosen: Vec<
-            Option<(
-                ProducerId,
-                crate::rtp_parameters::RtpCapabilities,
-                crate::ortc::EndpointNumbering,
-            )>,
-        > = Vec::with_capacity(read.sections.len());
+        let mut chosen: Vec<Option<PlayPick>> = Vec::with_capacity(read.sections.len());
         for section in &read.sections {
             let pick = section.kind.and_then(|kind| {
                 producers
                     .iter()
-                    .filter(|p| !chosen.iter().flatten().any(|(used, _, _)| used == *p))
+                    .filter(|p| !chosen.iter().flatten().any(|pick| pick.producer == **p))
                     .filter_map(|p| self.producers.get(p))
                     .filter(|p| p.kind == kind)
                     .find_map(|p| {
-                        let (caps, numbering) = crate::ortc::renumber_endpoint_capabilities(
-                            &p.consumable,
-                            &section.capabilities,
-                        )
-                        .ok()?;
-                        crate::ortc::can_consume(&p.consumable, &caps)
-                            .then_some((p.id, caps, numbering))
+                        let (capabilities, numbering) =
+                            crate::ortc::renumber_endpoint_capabilities(
+                                &p.consumable,
+                                &section.capabilities,
+                            )
+                            .ok()?;
+                        crate::ortc::can_consume(&p.consumable, &capabilities).then_some(PlayPick {
+                            producer: p.id,
+                            capabilities,
+                            numbering,
+                        })
                     })
             });
             chosen.push(pick);
@@ -274,7 +280,12 @@ impl Router {
         let mut consumers = Vec::new();
         let mut filled = Vec::with_capacity(chosen.len());
         for (section, pick) in read.sections.iter().zip(chosen) {
-            let Some((producer_id, caps, numbering)) = pick else {
+            let Some(PlayPick {
+                producer: producer_id,
+                capabilities,
+                numbering,
+            }) = pick
+            else {
                 filled.push(None);
                 continue;
             };
@@ -283,7 +294,7 @@ impl Router {
             };
             let options = super::ConsumerOptions {
                 producer_id,
-                rtp_capabilities: Some(caps),
+                rtp_capabilities: Some(capabilities),
                 paused: false,
                 mid: Some(section.mid.clone()),
                 preferred_layers: None,
@@ -293,9 +304,8 @@ impl Router {
             let info = match self.consume(transport_id, id, options) {
                 Ok(info) => info,
                 Err(error) => {
-                    for made in &consumers {
-                        let made: &PlayedConsumer = made;
-                        let _ = self.close_consumer(made.id);
+                    for made in consumers.iter().map(|c: &PlayedConsumer| c.id) {
+                        let _ = self.close_consumer(made);
                     }
                     return Err(NegotiationError::Consume {
                         mid: section.mid.clone(),
