@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use super::tests::{drain, join, plain, vp8};
 use super::transport::TransportKind;
-use super::webrtc_tests::{LOCAL_PWD, LOCAL_UFRAG, Link, SOCKET, peer, peer_certificate};
+use super::webrtc_tests::{Link, SOCKET, peer, peer_certificate};
 use super::*;
-use crate::dtls::{DtlsConfig, DtlsEvent, DtlsTransport};
 use crate::net::SocketRef;
 use crate::rtp::{ExtensionForm, RtpHeader, RtpPacket, write_rtp};
 use crate::rtp_parameters::{
@@ -18,7 +17,6 @@ use crate::rtp_parameters::{
     RtpHeaderExtensionParameters, RtpParameters,
 };
 use crate::sdp::SdpError;
-use crate::srtp::SrtpSession;
 use crate::transport_parameters::FingerprintAlgorithm;
 
 const CHROME_PLAY: &str = include_str!("../sdp/fixtures/chrome_play_offer.sdp");
@@ -438,33 +436,9 @@ fn media_and_rtx_reach_the_viewer_in_its_own_numbering() {
     let answer = crate::sdp::parse(&outcome.answer).unwrap();
     assert_eq!(answer.setup, Some(crate::sdp::Setup::Passive));
 
-    // The viewer: an ICE check, then DTLS as the client the answer made it.
-    p.link
-        .check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
-    p.link.responses();
-    let server_fingerprint = super::tests::certificate().fingerprint(FingerprintAlgorithm::Sha256);
-    let mut client = DtlsTransport::new(
-        DtlsConfig::new(client_cert, vec![server_fingerprint]),
-        crate::dtls::DtlsRole::Client,
-        p.link.t0,
-    )
-    .unwrap();
-    let events = p.link.handshake(&mut client, Duration::from_secs(5));
-    let Some(DtlsEvent::Connected {
-        profile,
-        keying_material,
-        ..
-    }) = events
-        .into_iter()
-        .find(|e| matches!(e, DtlsEvent::Connected { .. }))
-    else {
-        panic!("the viewer did not connect");
-    };
-    let (local, remote) =
-        crate::srtp::split_dtls_srtp_keying_material(keying_material.as_bytes(), profile, true)
-            .unwrap();
-    let mut outbound = SrtpSession::new(profile, local.0, local.1).unwrap();
-    let mut inbound = SrtpSession::new(profile, remote.0, remote.1).unwrap();
+    // The viewer: an ICE check, then DTLS as the client the answer made it (the answer connected DTLS).
+    let mut client = p.link.dtls_client_over_a_checked_tuple(client_cert);
+    let (_, mut outbound, mut inbound) = p.link.client_srtp(&mut client);
     p.link.out.clear();
     drain(&mut p.link.router);
 

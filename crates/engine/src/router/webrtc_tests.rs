@@ -13,8 +13,8 @@ use crate::transport_parameters::{
 };
 
 pub(super) const SOCKET: SocketRef = SocketRef(7);
-pub(super) const LOCAL_UFRAG: &str = "localufrag";
-pub(super) const LOCAL_PWD: &str = "localpassword0123456789ab";
+const LOCAL_UFRAG: &str = "localufrag";
+const LOCAL_PWD: &str = "localpassword0123456789ab";
 
 pub(super) fn peer() -> SocketAddr {
     "127.0.0.1:50000".parse().unwrap()
@@ -356,10 +356,19 @@ impl Link {
     /// Validates the peer's tuple with a check, connects the transport with a fresh client certificate's
     /// fingerprint, and returns that DTLS client (not started).
     fn validated_dtls_client(&mut self) -> DtlsTransport {
-        self.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
-        self.responses();
         let client_cert = peer_certificate();
         self.connect(client_cert.fingerprint(FingerprintAlgorithm::Sha256));
+        self.dtls_client_over_a_checked_tuple(client_cert)
+    }
+
+    /// Validates the peer's tuple with a check and returns a DTLS client (not started) with `client_cert`
+    /// that trusts the router's certificate. The transport's remote fingerprint is the caller's business.
+    pub(super) fn dtls_client_over_a_checked_tuple(
+        &mut self,
+        client_cert: std::sync::Arc<DtlsCertificate>,
+    ) -> DtlsTransport {
+        self.check(Duration::ZERO, peer(), LOCAL_UFRAG, LOCAL_PWD, true);
+        self.responses();
         let server_fingerprint = certificate().fingerprint(FingerprintAlgorithm::Sha256);
         DtlsTransport::new(
             DtlsConfig::new(client_cert, vec![server_fingerprint]),
@@ -367,6 +376,37 @@ impl Link {
             self.t0,
         )
         .unwrap()
+    }
+
+    /// Runs the handshake with `client` (see [`Link::handshake`]) and returns the profile and the client's
+    /// SRTP sessions from the exported keys: (outbound, inbound). Panics when the client does not connect.
+    pub(super) fn client_srtp(
+        &mut self,
+        client: &mut DtlsTransport,
+    ) -> (
+        crate::srtp::SrtpProfile,
+        crate::srtp::SrtpSession,
+        crate::srtp::SrtpSession,
+    ) {
+        let events = self.handshake(client, Duration::from_secs(5));
+        let Some(DtlsEvent::Connected {
+            profile,
+            keying_material,
+            ..
+        }) = events
+            .into_iter()
+            .find(|e| matches!(e, DtlsEvent::Connected { .. }))
+        else {
+            panic!("the client did not connect");
+        };
+        let (local, remote) =
+            crate::srtp::split_dtls_srtp_keying_material(keying_material.as_bytes(), profile, true)
+                .unwrap();
+        (
+            profile,
+            crate::srtp::SrtpSession::new(profile, local.0, local.1).unwrap(),
+            crate::srtp::SrtpSession::new(profile, remote.0, remote.1).unwrap(),
+        )
     }
 
     /// Runs a handshake between the router and `client` over the validated tuple for up to `limit` of
@@ -423,17 +463,7 @@ impl Link {
 fn dtls_connects_exports_srtp_keys_and_media_decrypts() {
     let mut link = Link::new();
     let mut client = link.validated_dtls_client();
-    let events = link.handshake(&mut client, Duration::from_secs(5));
-    let Some(DtlsEvent::Connected {
-        profile,
-        keying_material,
-        ..
-    }) = events
-        .into_iter()
-        .find(|e| matches!(e, DtlsEvent::Connected { .. }))
-    else {
-        panic!("the client did not connect");
-    };
+    let (profile, mut srtp, _) = link.client_srtp(&mut client);
     let events = drain(&mut link.router);
     assert!(
         events.iter().any(|e| matches!(
@@ -452,10 +482,6 @@ fn dtls_connects_exports_srtp_keys_and_media_decrypts() {
     assert!(stats.dtls_version.is_some());
 
     // The client protects RTP with its exported keys; the transport decrypts it (no producer: unknown SSRC).
-    let ((key, salt), _) =
-        crate::srtp::split_dtls_srtp_keying_material(keying_material.as_bytes(), profile, true)
-            .unwrap();
-    let mut srtp = crate::srtp::SrtpSession::new(profile, key, salt).unwrap();
     let mut packet = [0u8; 100];
     packet[..12].copy_from_slice(&[0x80, 101, 0, 1, 0, 0, 0, 1, 0, 0, 0x08, 0xae]);
     let len = srtp.protect_rtp(&mut packet, 40).unwrap();
