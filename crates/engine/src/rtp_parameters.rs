@@ -225,6 +225,18 @@ pub struct RtpHeaderExtensionParameters {
     pub parameters: CodecParameters,
 }
 
+impl RtpHeaderExtensionParameters {
+    /// An unencrypted extension without parameters: `uri` under `id`.
+    pub fn new(uri: &str, id: u8) -> Self {
+        Self {
+            uri: uri.to_owned(),
+            id,
+            encrypt: false,
+            parameters: CodecParameters::default(),
+        }
+    }
+}
+
 /// The RTX stream of an encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

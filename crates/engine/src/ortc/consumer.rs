@@ -383,12 +383,7 @@ mod tests {
     }
 
     fn ext(uri: &str, id: u8) -> RtpHeaderExtensionParameters {
-        RtpHeaderExtensionParameters {
-            uri: uri.to_owned(),
-            id,
-            encrypt: false,
-            parameters: Default::default(),
-        }
+        RtpHeaderExtensionParameters::new(uri, id)
     }
 
     /// mediasoup's "getProducerRtpParametersMapping, getConsumableRtpParameters, getConsumerRtpParameters

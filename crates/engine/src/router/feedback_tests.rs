@@ -62,12 +62,7 @@ impl Scenario {
         let params = &mut options.rtp_parameters;
         let fb =
             |list: &[(&str, &str)]| list.iter().map(|(t, p)| RtcpFeedback::new(t, p)).collect();
-        let ext = |uri: &str, id| RtpHeaderExtensionParameters {
-            uri: uri.to_owned(),
-            id,
-            encrypt: false,
-            parameters: Default::default(),
-        };
+        let ext = RtpHeaderExtensionParameters::new;
         params.header_extensions = vec![
             ext(uri::ABS_SEND_TIME, ABS_SEND_TIME_ID),
             ext(uri::TRANSPORT_WIDE_CC, TCC_ID),

@@ -669,18 +669,8 @@ fn streams_without_signalled_ssrcs_are_found_by_mid_and_rid() {
         })
         .collect();
     options.rtp_parameters.header_extensions = vec![
-        RtpHeaderExtensionParameters {
-            uri: crate::rtp::ext::uri::MID.to_owned(),
-            id: 1,
-            encrypt: false,
-            parameters: Default::default(),
-        },
-        RtpHeaderExtensionParameters {
-            uri: crate::rtp::ext::uri::RTP_STREAM_ID.to_owned(),
-            id: 2,
-            encrypt: false,
-            parameters: Default::default(),
-        },
+        RtpHeaderExtensionParameters::new(crate::rtp::ext::uri::MID, 1),
+        RtpHeaderExtensionParameters::new(crate::rtp::ext::uri::RTP_STREAM_ID, 2),
     ];
     let producer = ProducerId::new_random();
     s.router.produce(s.send, producer, options).unwrap();

@@ -59,15 +59,6 @@ fn offer(fingerprint: &str, more_video: usize) -> String {
     out.replacen("a=group:BUNDLE 0 1", &bundle, 1)
 }
 
-fn ext(uri: &str, id: u8) -> RtpHeaderExtensionParameters {
-    RtpHeaderExtensionParameters {
-        uri: uri.to_owned(),
-        id,
-        encrypt: false,
-        parameters: Default::default(),
-    }
-}
-
 /// VP8 in the router's numbering (PT 101, abs-send-time 4, transport-cc 5, video orientation 11,
 /// toffset 12), with NACK and PLI.
 fn vp8_producer(ssrc: u32) -> ProducerOptions {
@@ -77,10 +68,10 @@ fn vp8_producer(ssrc: u32) -> ProducerOptions {
         RtcpFeedback::new("nack", "pli"),
     ];
     options.rtp_parameters.header_extensions = vec![
-        ext(ABS_SEND_TIME, 4),
-        ext(TRANSPORT_WIDE_CC, 5),
-        ext(VIDEO_ORIENTATION, 11),
-        ext(TOFFSET, 12),
+        RtpHeaderExtensionParameters::new(ABS_SEND_TIME, 4),
+        RtpHeaderExtensionParameters::new(TRANSPORT_WIDE_CC, 5),
+        RtpHeaderExtensionParameters::new(VIDEO_ORIENTATION, 11),
+        RtpHeaderExtensionParameters::new(TOFFSET, 12),
     ];
     options
 }
@@ -112,7 +103,8 @@ fn opus_producer(ssrc: u32) -> ProducerOptions {
         rtcp_feedback: vec![],
     };
     let mut options = single_codec(MediaKind::Audio, codec, ssrc);
-    options.rtp_parameters.header_extensions = vec![ext(AUDIO_LEVEL, 10)];
+    options.rtp_parameters.header_extensions =
+        vec![RtpHeaderExtensionParameters::new(AUDIO_LEVEL, 10)];
     options
 }
 

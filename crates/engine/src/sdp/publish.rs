@@ -302,12 +302,7 @@ fn answer_media(
                 uri: ext.uri.clone(),
                 attributes: None,
             });
-            header_extensions.push(RtpHeaderExtensionParameters {
-                uri: ext.uri.clone(),
-                id: ext.id,
-                encrypt: false,
-                parameters: Default::default(),
-            });
+            header_extensions.push(RtpHeaderExtensionParameters::new(&ext.uri, ext.id));
         }
     }
 
